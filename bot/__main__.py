@@ -1,0 +1,7 @@
+"""``python -m bot`` is the same program as ``interlink-bot``."""
+
+import sys
+
+from bot.cli import main
+
+sys.exit(main())

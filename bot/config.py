@@ -1,0 +1,281 @@
+"""config/bot.yaml: the deployment's settings, validated (SPEC: "config/bot.yaml").
+
+Unknown keys are errors, so a typo is never silently ignored; every key but ``timezone`` has a
+default. Relative paths resolve against ROOT.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigError, InvalidFile, Problem
+from bot.loading import read_yaml_mapping
+
+DEFAULT_TEMPLATE = "{title} — {source}: {summary} {url} {hashtags}"
+PLACEHOLDERS = ("title", "source", "summary", "url", "hashtags")
+DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SLOT_KEYS = ("daily", "weekdays", "weekends", *DAY_KEYS)
+
+_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+# X links a hashtag made of letters, digits, marks and underscores, not only digits.
+_HASHTAG = re.compile(r"(?=\w*[^\W\d])[\w\u200c\u200d]+")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    # slot key (daily, weekdays, weekends, mon..sun) -> local times, sorted
+    slots: dict[str, tuple[time, ...]] = field(
+        default_factory=lambda: {"daily": (time(9), time(13), time(18))}
+    )
+    max_per_day: int = 6
+    min_gap_minutes: int = 60
+    grace_minutes: int = 90
+
+    def slots_for(self, weekday: int) -> tuple[time, ...]:
+        """The slot times of a day (Monday is 0): the most specific key wins."""
+        for key in (DAY_KEYS[weekday], "weekends" if weekday >= 5 else "weekdays", "daily"):
+            if key in self.slots:
+                return self.slots[key]
+        return ()
+
+
+@dataclass(frozen=True)
+class Format:
+    template: str = DEFAULT_TEMPLATE
+    hashtags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Paths:
+    queue: Path
+    state: Path
+    media: Path
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    file: Path
+    timezone: ZoneInfo
+    schedule: Schedule
+    format: Format
+    paths: Paths
+
+    def shown(self, path: Path) -> str:
+        """``path`` as messages show it: relative to ROOT when it lies inside."""
+        return _shown(path, self.root)
+
+
+def default_config_file(root: Path) -> Path:
+    return root / "config" / "bot.yaml"
+
+
+def load_config(root: Path, file: Path | None = None) -> Config:
+    """Load and validate the config, or raise ConfigError listing every problem found."""
+    root = root.resolve()
+    file = (file or default_config_file(root)).resolve()
+    shown = _shown(file, root)
+    if not file.exists():
+        raise ConfigError(
+            [Problem(shown, None, "not found; create it (see README.md: 'config/bot.yaml')")]
+        )
+    try:
+        document = read_yaml_mapping(file, shown, empty_hint="it needs at least 'timezone:'")
+    except InvalidFile as error:
+        raise ConfigError([error.problem]) from None
+    checker = _Checker(shown, document.line)
+    data = document.data
+    checker.unknown_keys(data, ("timezone", "schedule", "format", "paths"), "")
+
+    timezone = checker.timezone(data.get("timezone"))
+    schedule = checker.schedule(data.get("schedule", {}))
+    fmt = checker.format(data.get("format", {}))
+    paths = checker.paths(data.get("paths", {}), root)
+    if checker.problems or timezone is None:
+        raise ConfigError(checker.problems)
+    return Config(root, file, timezone, schedule, fmt, paths)
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+class _Checker:
+    """Collects every problem of one config file rather than stopping at the first."""
+
+    def __init__(self, shown: str, line: Callable[[str], int | None]) -> None:
+        self.shown = shown
+        self.line = line
+        self.problems: list[Problem] = []
+
+    def problem(self, key: str, message: str) -> None:
+        """``key`` is dotted (schedule.slots.daily): the message points at its line."""
+        self.problems.append(Problem(self.shown, self.line(key), message))
+
+    def unknown_keys(self, data: dict[Any, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                fix = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
+                self.problem(f"{prefix}{key}", f"unknown key '{prefix}{key}'; {fix}")
+
+    def mapping(self, value: object, name: str) -> dict[str, Any] | None:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(name, f"'{name}' must be a mapping of settings, not {value!r}")
+            return None
+        return value
+
+    def timezone(self, value: object) -> ZoneInfo | None:
+        if value is None:
+            self.problem(
+                "timezone", "'timezone' is required; add e.g. 'timezone: Europe/London'"
+            )
+            return None
+        if isinstance(value, str):
+            try:
+                return ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        self.problem(
+            "timezone",
+            f"timezone {value!r} is not an IANA time zone name; use one like 'Europe/London'",
+        )
+        return None
+
+    def integer(self, section: str, data: dict[str, Any], key: str, default: int, least: int) -> int:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            self.problem(
+                f"{section}.{key}",
+                f"{section}.{key} must be a whole number of at least {least}, not {value!r}",
+            )
+            return default
+        return value
+
+    def schedule(self, value: object) -> Schedule:
+        data = self.mapping(value, "schedule")
+        if data is None:
+            return Schedule()
+        self.unknown_keys(
+            data,
+            ("slots", "max_per_day", "min_gap_minutes", "grace_minutes"),
+            "schedule.",
+        )
+        slots = Schedule().slots
+        if "slots" in data:
+            slots = self.slots(data["slots"])
+        return Schedule(
+            slots,
+            self.integer("schedule", data, "max_per_day", 6, 1),
+            self.integer("schedule", data, "min_gap_minutes", 60, 0),
+            self.integer("schedule", data, "grace_minutes", 90, 1),
+        )
+
+    def slots(self, value: object) -> dict[str, tuple[time, ...]]:
+        if not isinstance(value, dict):
+            self.problem(
+                "schedule.slots",
+                'schedule.slots must map days to times, e.g. daily: ["09:00", "13:00"]',
+            )
+            return {}
+        self.unknown_keys(value, SLOT_KEYS, "schedule.slots.")
+        slots: dict[str, tuple[time, ...]] = {}
+        for key in SLOT_KEYS:
+            if key not in value:
+                continue
+            times = value[key] if isinstance(value[key], list) else [value[key]]
+            parsed = []
+            for item in times:
+                match = _TIME.fullmatch(item) if isinstance(item, str) else None
+                if match is None:
+                    self.problem(
+                        f"schedule.slots.{key}",
+                        f"schedule.slots.{key}: {item!r} is not a time; write 24-hour "
+                        'times in quotes, e.g. ["09:00", "18:30"]',
+                    )
+                    continue
+                parsed.append(time(int(match[1]), int(match[2])))
+            slots[key] = tuple(sorted(set(parsed)))
+        return slots
+
+    def format(self, value: object) -> Format:
+        data = self.mapping(value, "format")
+        if data is None:
+            return Format()
+        self.unknown_keys(data, ("template", "hashtags"), "format.")
+        template = data.get("template", DEFAULT_TEMPLATE)
+        if not isinstance(template, str) or not self.template_ok(template):
+            template = DEFAULT_TEMPLATE
+        hashtags = check_hashtags(data.get("hashtags", []))
+        if isinstance(hashtags, str):
+            self.problem("format.hashtags", f"format.hashtags: {hashtags}")
+            hashtags = ()
+        return Format(template, hashtags)
+
+    def template_ok(self, template: str) -> bool:
+        allowed = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+        try:
+            fields = [
+                (name, spec, conversion)
+                for _, name, spec, conversion in string.Formatter().parse(template)
+                if name is not None
+            ]
+        except ValueError as error:
+            self.problem(
+                "format.template", f"format.template: {error}; write a literal brace as {{{{ or }}}}"
+            )
+            return False
+        for name, spec, conversion in fields:
+            if name not in PLACEHOLDERS or spec or conversion:
+                self.problem(
+                    "format.template", f"format.template: unknown placeholder {{{name}}}; use {allowed}"
+                )
+                return False
+        if "url" not in (name for name, _, _ in fields):
+            self.problem("format.template", "format.template must contain {url}: every post carries its link")
+            return False
+        return True
+
+    def paths(self, value: object, root: Path) -> Paths:
+        data = self.mapping(value, "paths") or {}
+        self.unknown_keys(data, ("queue", "state", "media"), "paths.")
+        resolved = {}
+        for key in ("queue", "state", "media"):
+            item = data.get(key, key)
+            if not isinstance(item, str) or not item:
+                self.problem(f"paths.{key}", f"paths.{key} must be a folder name, not {item!r}")
+                item = key
+            resolved[key] = (root / item).resolve()
+        return Paths(**resolved)
+
+
+def check_hashtags(value: object) -> tuple[str, ...] | str:
+    """The hashtags of a list like ``[MEK, Iran]``, or what is wrong with it."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        return f"must be a list like [MEK, Iran], not {value!r}"
+    tags = []
+    for item in value:
+        if not isinstance(item, str | int) or isinstance(item, bool):
+            return f"{item!r} is not a hashtag; write words like [MEK, Iran]"
+        tag = str(item)
+        if tag.startswith("#"):
+            return f"write hashtags without '#': {tag[1:]!r}, not {tag!r}"
+        if not _HASHTAG.fullmatch(tag):
+            return f"{tag!r} is not a hashtag; X links one word of letters, digits or _"
+        tags.append(tag)
+    return tuple(tags)

@@ -1,0 +1,42 @@
+"""Every error the bot reports to a person: where, what, and what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with one file, printed as ``PATH:LINE: message``."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class BotError(Exception):
+    """Base of the bot's own errors; the message is meant for the person at the terminal."""
+
+
+class InvalidFile(BotError):
+    """A file the bot reads (a post, the config) cannot be used as it is."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class ConfigError(BotError):
+    """config/bot.yaml is missing or wrong: the bot cannot run at all."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+class UsageError(BotError):
+    """The command line asks for something that cannot be done."""

@@ -1,0 +1,180 @@
+"""Reading the YAML files people write (config/bot.yaml, queue/**/*.yaml), defensively.
+
+Only plain data comes out: mappings, lists, text, numbers, booleans and dates, through
+libyaml's safe loader. Whatever else a file holds (invalid YAML, bytes that are not UTF-8,
+Python object tags, aliases, a huge or special file) becomes one ``InvalidFile`` problem that
+names the file, the line and the fix. Nothing here raises anything else for bad input.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import InvalidFile, Problem
+
+MAX_FILE_BYTES = 1_000_000
+"""Post and config files are small; a bigger one is a mistake or an attack (SPEC: over 1 MB)."""
+
+_SAFE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, minus YAML 1.1's base-60 numbers: ``13:00`` stays the text "13:00"
+    instead of becoming the integer 780."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if ":[0-5]?[0-9]" not in regexp.pattern]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+@dataclass(frozen=True)
+class YamlMapping:
+    """A YAML file whose top level is a mapping with text keys."""
+
+    data: dict[str, Any]
+    lines: dict[str, int]  # dotted key ("schedule.slots.daily") -> its 1-based line
+
+    def line(self, key: str) -> int | None:
+        """The line of ``key``, or of the nearest enclosing key that has one."""
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key.rpartition(".")[0]
+        return None
+
+
+def read_yaml_mapping(path: Path, shown_as: str, *, empty_hint: str) -> YamlMapping:
+    """Read ``path`` (named ``shown_as`` in messages) as a YAML mapping, or raise InvalidFile."""
+
+    def fail(message: str, line: int | None = None) -> InvalidFile:
+        return InvalidFile(Problem(shown_as, line, message))
+
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise fail("is not a regular file; post and config files must be plain files")
+        if info.st_size > MAX_FILE_BYTES:
+            raise fail(
+                f"is {info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,} (1 MB): "
+                "keep one short post per file"
+            )
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise fail(f"cannot be read ({error.strerror}); check that it exists and is readable") from None
+    if len(raw) > MAX_FILE_BYTES:  # grew after stat()
+        raise fail(f"is over {MAX_FILE_BYTES:,} bytes (1 MB); keep one short post per file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise fail(
+            f"is not UTF-8 text (byte 0x{raw[error.start]:02x} cannot be decoded); "
+            "save the file as UTF-8",
+            line,
+        ) from None
+
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise fail(f"is empty; {empty_hint}")
+        _check_nodes(node, fail)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        what = error.problem or error.context or "invalid YAML"
+        raise fail(
+            f"invalid YAML: {what}; fix the syntax (put text containing ': ' or "
+            "starting with a special character in quotes)",
+            mark.line + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as error:
+        raise fail(f"invalid YAML: {error}; fix the syntax") from None
+    except RecursionError:
+        raise fail("is nested too deeply to be a post or a config file") from None
+    finally:
+        loader.dispose()
+
+    if not isinstance(data, dict):
+        raise fail(
+            f"must be a mapping of fields (like 'title: ...'), not {_kind(data)}; {empty_hint}",
+            node.start_mark.line + 1,
+        )
+    lines: dict[str, int] = {}
+    _key_lines(node, "", lines, fail)
+    return YamlMapping(data, lines)
+
+
+def _key_lines(node: yaml.MappingNode, prefix: str, lines: dict[str, int], fail: Any) -> None:
+    for key_node, value_node in node.value:
+        key = key_node.value
+        line = key_node.start_mark.line + 1
+        if key_node.tag != "tag:yaml.org,2002:str":
+            raise fail(f"field name {key!r} is not a name; field names are words like 'title'", line)
+        dotted = prefix + key
+        if dotted in lines:
+            raise fail(
+                f"field '{dotted}' is written twice (lines {lines[dotted]} and {line}); keep one",
+                line,
+            )
+        lines[dotted] = line
+        if isinstance(value_node, yaml.MappingNode):
+            _key_lines(value_node, dotted + ".", lines, fail)
+
+
+def _check_nodes(root: yaml.Node, fail: Any) -> None:
+    """Refuse aliases (the "billion laughs" bomb is made of them) and non-data tags."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise fail(
+                "uses a YAML alias (*name); aliases are not allowed here: write the value out",
+                node.start_mark.line + 1,
+            )
+        seen.add(id(node))
+        if node.tag not in _SAFE_TAGS:
+            raise fail(
+                f"uses the YAML tag {node.tag!r}; only plain text, numbers, true/false, dates, "
+                "lists and mappings are allowed",
+                node.start_mark.line + 1,
+            )
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a line of text"
+    return f"a single value ({value!r})"

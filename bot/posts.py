@@ -1,0 +1,359 @@
+"""The queue: one YAML file per post under queue/, loaded and validated (SPEC: "A queued post").
+
+``load_queue`` never stops at a bad file: each problem becomes a ``Problem`` naming the file,
+the line and the fix, and every valid post still comes back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from bot.config import Config, check_hashtags
+from bot.errors import InvalidFile, Problem
+from bot.formatting import DoesNotFit, Fields, Rendered, hashtags_for, render
+from bot.loading import read_yaml_mapping
+from bot.text import MAX_WEIGHTED_LENGTH, has_invalid_characters, weighted_length
+
+POST_KEYS = (
+    "title", "url", "source", "summary", "hashtags", "text", "approved", "publish_at",
+    "not_before", "expires", "priority", "thread", "image", "allow_repeat",
+)  # fmt: skip
+SUFFIXES = (".yaml", ".yml")
+MAX_ALT_TEXT = 1000
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+# Longer fields are certainly mistakes, and measuring them would only waste time.
+MAX_FIELD_CHARACTERS = 5000
+_IMAGE_SIGNATURES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+)
+
+
+@dataclass(frozen=True)
+class Image:
+    path: Path
+    alt: str
+
+
+@dataclass(frozen=True)
+class Post:
+    id: str  # its path under queue/ without the extension: 2019/10/mek-and-fake-news
+    file: Path
+    title: str = ""
+    url: str = ""
+    source: str = ""
+    summary: str = ""
+    hashtags: tuple[str, ...] = ()
+    text: str | None = None
+    approved: bool = False
+    publish_at: datetime | None = None
+    not_before: datetime | None = None
+    expires: datetime | None = None
+    priority: int = 0
+    thread: tuple[str, ...] = ()
+    image: Image | None = None
+    allow_repeat: bool = False
+
+
+@dataclass
+class Queue:
+    posts: list[Post] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    invalid_files: set[str] = field(default_factory=set)
+
+    def add_problem(self, problem: Problem) -> None:
+        self.problems.append(problem)
+        self.invalid_files.add(problem.path)
+
+
+def render_post(post: Post, config: Config) -> list[Rendered]:
+    """Every part of the post as it will be published: the first post, then its thread.
+
+    Raises DoesNotFit when a part is too long (a literal ``text`` or a thread part is never
+    shortened).
+    """
+    if post.text is not None:
+        first = _verbatim(post.text, "text", "text")
+    else:
+        fields = Fields(
+            post.title,
+            post.source,
+            post.summary,
+            post.url,
+            hashtags_for(post.hashtags, config.format.hashtags),
+        )
+        first = render(fields, config.format)
+    thread = [
+        _verbatim(part, "thread", f"thread part {number}")
+        for number, part in enumerate(post.thread, start=2)
+    ]
+    return [first, *thread]
+
+
+def _verbatim(text: str, field: str, what: str) -> Rendered:
+    length = weighted_length(text)
+    if length > MAX_WEIGHTED_LENGTH:
+        raise DoesNotFit(
+            field,
+            length,
+            f"{what} is {length}/{MAX_WEIGHTED_LENGTH}; it is sent as written, "
+            f"so cut it by {length - MAX_WEIGHTED_LENGTH}",
+        )
+    return Rendered(text, length, ())
+
+
+def load_queue(config: Config) -> Queue:
+    """Every post under the queue folder, validated; problems for the files that are not."""
+    queue = Queue()
+    root = config.paths.queue
+    if not root.is_dir():
+        queue.add_problem(
+            Problem(config.shown(root), None, "queue folder not found; create it (mkdir queue)")
+        )
+        return queue
+    by_id: dict[str, Path] = {}
+    for path in _post_files(root, config, queue):
+        post_id = path.relative_to(root).with_suffix("").as_posix()
+        if post_id in by_id:
+            for clash in (by_id[post_id], path):
+                queue.add_problem(
+                    Problem(
+                        config.shown(clash),
+                        None,
+                        f"id '{post_id}' is used by both {by_id[post_id].name} and {path.name}; "
+                        "rename or remove one of them",
+                    )
+                )
+            continue
+        by_id[post_id] = path
+    clashing = {problem.path for problem in queue.problems}
+    for post_id, path in sorted(by_id.items()):
+        if config.shown(path) in clashing:
+            continue
+        try:
+            queue.posts.append(load_post(path, post_id, config))
+        except InvalidFile as error:
+            queue.add_problem(error.problem)
+    queue.posts = [post for post in queue.posts if config.shown(post.file) not in clashing]
+    return queue
+
+
+def _post_files(root: Path, config: Config, queue: Queue) -> list[Path]:
+    """The .yaml/.yml files under ``root``; links that lead outside it are problems."""
+    files = []
+    real_root = root.resolve()
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        for name in list(dirs):
+            if (here / name).is_symlink():
+                dirs.remove(name)
+                queue.add_problem(
+                    Problem(
+                        config.shown(here / name),
+                        None,
+                        "is a link to a folder, which the queue does not follow; "
+                        "move the posts into queue/ itself",
+                    )
+                )
+        dirs.sort()
+        for name in sorted(names):
+            path = here / name
+            if not name.endswith(SUFFIXES):
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+                queue.add_problem(
+                    Problem(
+                        config.shown(path),
+                        None,
+                        "is a link that leads outside the queue folder; "
+                        "copy the post into queue/ instead",
+                    )
+                )
+                continue
+            files.append(path)
+    return files
+
+
+def load_post(path: Path, post_id: str, config: Config) -> Post:
+    """One post file, validated; raises InvalidFile with the first problem found."""
+    shown = config.shown(path)
+    document = read_yaml_mapping(
+        path, shown, empty_hint="a post needs at least 'title:' and 'url:' (or 'text:')"
+    )
+    data, line = document.data, document.line
+
+    def fail(key: str | None, message: str) -> InvalidFile:
+        return InvalidFile(Problem(shown, line(key) if key else None, message))
+
+    for key in data:
+        if key not in POST_KEYS:
+            close = difflib.get_close_matches(key, POST_KEYS, n=1)
+            fix = f"did you mean '{close[0]}'?" if close else "remove it (see README: posts)"
+            raise fail(key, f"unknown field '{key}'; {fix}")
+
+    def text_field(key: str) -> str:
+        value = data.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise fail(key, f"{key} must be text, not {value!r}; put it in quotes")
+        if len(value) > MAX_FIELD_CHARACTERS:
+            raise fail(key, f"{key} is {len(value):,} characters; a post is at most 280")
+        if has_invalid_characters(value):
+            raise fail(key, f"{key} holds a character X refuses (U+FFFE, U+FEFF or U+FFFF); remove it")
+        return value
+
+    text = text_field("text") if "text" in data else None
+    title, url = text_field("title"), text_field("url").strip()
+    if text is None:
+        for key, value in (("title", title), ("url", url)):
+            if not value.strip():
+                raise fail(
+                    key if key in data else None,
+                    f"'{key}' is required (or give the whole post as 'text:'); add {key}: ...",
+                )
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
+            raise fail("url", f"url {url!r} is not a web address; it must start with https://")
+
+    hashtags = check_hashtags(data.get("hashtags"))
+    if isinstance(hashtags, str):
+        raise fail("hashtags", f"hashtags: {hashtags}")
+
+    def flag(key: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise fail(key, f"{key} must be true or false, not {value!r}")
+        return value
+
+    priority = data.get("priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise fail("priority", f"priority must be a whole number like 0 or 5, not {priority!r}")
+
+    thread = data.get("thread") or []
+    if not isinstance(thread, list) or not all(
+        isinstance(part, str) and part.strip() and not has_invalid_characters(part)
+        for part in thread
+    ):
+        raise fail("thread", 'thread must be a list of texts, e.g. ["second post", "third"]')
+
+    zone = config.timezone
+    try:
+        publish_at = _moment("publish_at", data.get("publish_at"), zone)
+        not_before = _moment("not_before", data.get("not_before"), zone)
+        expires = _moment("expires", data.get("expires"), zone, day_end=True)
+    except _BadMoment as error:
+        raise fail(error.key, str(error)) from None
+    earliest = max((moment for moment in (publish_at, not_before) if moment), default=None)
+    if expires and earliest and expires <= earliest:
+        raise fail("expires", "expires is before the post may go out, so it would never be published")
+
+    post = Post(
+        id=post_id,
+        file=path,
+        title=title,
+        url=url,
+        source=text_field("source"),
+        summary=text_field("summary"),
+        hashtags=hashtags,
+        text=text,
+        approved=flag("approved"),
+        publish_at=publish_at,
+        not_before=not_before,
+        expires=expires,
+        priority=priority,
+        thread=tuple(thread),
+        image=_image(data.get("image"), config, fail),
+        allow_repeat=flag("allow_repeat"),
+    )
+    try:
+        render_post(post, config)
+    except DoesNotFit as error:
+        raise fail(error.field, f"does not fit on X: {error}") from None
+    return post
+
+
+class _BadMoment(ValueError):
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _moment(key: str, value: object, zone: ZoneInfo, *, day_end: bool = False) -> datetime | None:
+    """A point in time from YAML: a date, a datetime, or ISO 8601 text; without an offset it
+    is in the config's time zone. A bare date means the start of that day, or with
+    ``day_end`` its end (``expires: 2019-10-27`` lets the post out all that day)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        except ValueError:
+            raise _BadMoment(
+                key, f"{key}: {value!r} is not a date; write e.g. 2019-10-20 or 2019-10-20 09:00"
+            ) from None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    if isinstance(value, date):
+        day = value + timedelta(days=1) if day_end else value
+        return datetime.combine(day, time(), zone)
+    raise _BadMoment(key, f"{key} must be a date like 2019-10-20 09:00, not {value!r}")
+
+
+def _image(value: object, config: Config, fail: Any) -> Image | None:
+    """The image of a post: inside media/, a real JPEG/PNG/GIF/WEBP of at most 5 MB, with alt
+    text (X: alt text at most 1,000 characters)."""
+    if value is None:
+        return None
+    usage = 'write image: {path: media/photo.jpg, alt: "what the picture shows"}'
+    if not isinstance(value, dict) or not set(value) <= {"path", "alt"}:
+        raise fail("image", f"image must have just 'path' and 'alt'; {usage}")
+    path, alt = value.get("path"), value.get("alt")
+    if not isinstance(path, str) or not path.strip():
+        raise fail("image", f"image.path is missing; {usage}")
+    if not isinstance(alt, str) or not alt.strip():
+        raise fail(
+            "image",
+            "image.alt is missing: describe the picture for people who cannot see it (1 to 1,000 "
+            "characters)",
+        )
+    if len(alt) > MAX_ALT_TEXT:
+        raise fail("image", f"image.alt is {len(alt):,} characters; X allows at most 1,000")
+    media = config.paths.media
+    file = (config.root / path).resolve()
+    if not file.is_relative_to(media):
+        raise fail(
+            "image", f"image.path {path!r} is outside {config.shown(media)}/; put the image there"
+        )
+    try:
+        size = file.stat().st_size
+        with file.open("rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        raise fail("image", f"image.path {path!r} not found; add the file or fix the path") from None
+    if size > MAX_IMAGE_BYTES:
+        raise fail("image", f"image {path!r} is {size / 1024 / 1024:.1f} MB; X accepts at most 5 MB")
+    if _image_kind(head) is None:
+        raise fail(
+            "image",
+            f"image {path!r} is not a JPEG, PNG, GIF or WEBP image (judged by its content, not "
+            "its name); export it in one of those formats",
+        )
+    return Image(file, alt)
+
+
+def _image_kind(head: bytes) -> str | None:
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return next((kind for magic, kind in _IMAGE_SIGNATURES if head.startswith(magic)), None)

@@ -1,0 +1,397 @@
+"""X's length rules: how long a post is, as X counts it, and which parts of it are URLs.
+
+A faithful port of twitter-text 3.1.0 (https://github.com/twitter/twitter-text), the library X
+publishes for its own clients: ``parseTweet`` for the weighted length and
+``extractUrlsWithIndices`` for the URLs, with the v3 configuration (config/v3.json) as default.
+The conformance data in ../shared/reference/twitter-text passes in full (tests/test_text.py).
+
+The rules, in short: the text is NFC-normalised; every URL counts 23 (it becomes a t.co link);
+every emoji sequence counts 2; every other code point counts by range (1 for Latin, Persian,
+Arabic, Hebrew..., 2 for CJK and the rest).
+
+Emoji sequences come from the ``emoji`` package's current Unicode data, not from twitter-text's
+2020 table, so 🫠 (Unicode 14) and ❤️‍🔥 (13.1) count 2 as X counts them today.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from collections.abc import Iterator
+from typing import NamedTuple
+
+__all__ = [
+    "MAX_WEIGHTED_LENGTH",
+    "V2",
+    "V3",
+    "TextConfig",
+    "TextLength",
+    "UrlSpan",
+    "extract_urls",
+    "extract_urls_with_indices",
+    "has_invalid_characters",
+    "parse_text",
+    "weighted_length",
+]
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """A twitter-text length configuration (config/v2.json, config/v3.json)."""
+
+    max_weighted_length: int
+    scale: int
+    default_weight: int
+    transformed_url_length: int
+    # (first code point, last code point, weight): code points outside every range weigh
+    # default_weight.
+    ranges: tuple[tuple[int, int, int], ...]
+    emoji_parsing: bool
+
+
+_V3_RANGES = ((0, 4351, 100), (8192, 8205, 100), (8208, 8223, 100), (8242, 8247, 100))
+
+V3 = TextConfig(280, 100, 200, 23, _V3_RANGES, emoji_parsing=True)
+"""X's current rules (twitter-text config/v3.json)."""
+
+V2 = TextConfig(280, 100, 200, 23, _V3_RANGES, emoji_parsing=False)
+"""The 2017 rules (config/v2.json): as v3, but every code point of an emoji counts on its own."""
+
+MAX_WEIGHTED_LENGTH = V3.max_weighted_length
+
+
+class UrlSpan(NamedTuple):
+    """A URL found in a text: the URL and its [start, end) code-point offsets."""
+
+    url: str
+    start: int
+    end: int
+
+
+class TextLength(NamedTuple):
+    """What X's ``parseTweet`` reports about a text."""
+
+    weighted_length: int
+    valid: bool
+    permillage: int
+
+
+# --- URL extraction (twitter-text js/src/regexp/*.js, extractUrlsWithIndices.js) -------------
+
+_LATIN_ACCENTS = (
+    "\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259"
+    "\u025b\u0263\u0268\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff"
+)
+_CYRILLIC = "\u0400-\u04ff"
+# twitter-text's punctuation class; it has no double quote and no backtick, and that is kept.
+_PUNCTUATION = r"!'#%&()*+,\\\-./:;<=>?@\[\]^_{|}~$"
+_SPACES = "\t-\r \u0085\u00a0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_INVALID = "\ufffe\ufeff\uffff"
+_DIRECTIONAL_MARKS = "\u202a-\u202e\u061c\u200e\u200f\u2066-\u2069"
+
+_INVALID_CHARACTER = re.compile(f"[{_INVALID}]")
+
+_MAX_URL_LENGTH = 4096
+_MAX_TCO_SLUG_LENGTH = 40
+_MAX_DOMAIN_LABEL_LENGTH = 63
+_DEFAULT_PROTOCOL = "https://"
+
+
+def _tld_lists() -> dict[str, list[str]]:
+    lists: dict[str, list[str]] = {}
+    current: list[str] = []
+    data = resources.files("bot").joinpath("data/tlds.txt").read_text(encoding="utf-8")
+    for line in data.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            current = lists.setdefault(line.strip("[]"), [])
+        else:
+            current.append(line)
+    return lists
+
+
+class _UrlPatterns(NamedTuple):
+    extract: re.Pattern[str]
+    ascii_domain: re.Pattern[str]
+    tco: re.Pattern[str]
+    without_protocol_bad_preceding: re.Pattern[str]
+
+
+@cache
+def _url_patterns() -> _UrlPatterns:
+    """Compiled on first use: a text without a dot never needs them."""
+    tlds = _tld_lists()
+
+    def tld_group(names: list[str]) -> str:
+        # Alternatives grouped by first letter, in list order within each group: the regex
+        # engine then compares the first letter once instead of for each of 1,574 TLDs. Only
+        # TLDs with the same first letter can match at the same place, so the order in which
+        # twitter-text tries them is kept.
+        by_first: dict[str, list[str]] = {}
+        for name in names:
+            by_first.setdefault(name[0].lower(), []).append(re.escape(name[1:]))
+        groups = [
+            re.escape(first) + "(?:" + "|".join(rests) + ")" for first, rests in by_first.items()
+        ]
+        return "(?:(?:" + "|".join(groups) + ")(?=[^0-9a-zA-Z@+-]|$))"
+
+    gtld = tld_group(tlds["generic"])
+    cctld = tld_group(tlds["country"])
+    punycode = r"(?:xn--[\-0-9a-z]+)"
+
+    domain_char = f"[^{_PUNCTUATION}{_SPACES}{_INVALID}{_DIRECTIONAL_MARKS}]"
+    subdomain = rf"(?:(?:{domain_char}(?:[_-]|{domain_char})*)?{domain_char}\.)"
+    domain_name = rf"(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\.)"
+    domain = f"(?:{subdomain}*{domain_name}(?:{gtld}|{cctld}|{punycode}))"
+
+    path_char = rf"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\[\]\-\u2013_~@|&{_LATIN_ACCENTS}]"
+    # Up to two levels of balanced parentheses: /wiki/Primer_(film), /S(dfd346)/.
+    balanced_parens = rf"\((?:{path_char}+|(?:{path_char}*\({path_char}+\){path_char}*))\)"
+    path_ending = rf"(?:[+\-a-z{_CYRILLIC}0-9=_#/{_LATIN_ACCENTS}]|(?:{balanced_parens}))"
+    # '@' is allowed in a path only in the middle: http://example.com/@user/
+    path = (
+        rf"(?:(?:{path_char}*(?:{balanced_parens}{path_char}*)*{path_ending})"
+        rf"|(?:@{path_char}+/))"
+    )
+    query_char = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
+    query_ending = r"[a-z0-9\-_&=#/]"
+    preceding = f"(?:[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|[{_DIRECTIONAL_MARKS}]|^)"
+
+    extract = re.compile(
+        f"({preceding})"  # 1: the character before the URL
+        "("  # 2: the URL
+        r"(https?://)?"  # 3: protocol
+        f"({domain})"  # 4: domain
+        r"(?::[0-9]+)?"  # port
+        rf"(/{path}*)?"  # 5: path
+        rf"(?:\?{query_char}*{query_ending})?"  # query
+        ")",
+        re.IGNORECASE,
+    )
+    ascii_domain = re.compile(
+        rf"(?:(?:[\-a-z0-9{_LATIN_ACCENTS}]+)\.)+(?:{gtld}|{cctld}|{punycode})", re.IGNORECASE
+    )
+    tco = re.compile(rf"https?://t\.co/([a-z0-9]+)(?:\?{query_char}*{query_ending})?", re.IGNORECASE)
+    return _UrlPatterns(extract, ascii_domain, tco, re.compile(r"[-_./]$"))
+
+
+# punycode.js's toASCII splits a domain on these separators, not only on '.'.
+_IDNA_SEPARATORS = re.compile("[.\u3002\uff0e\uff61]")
+
+
+def _punycode_length(label: str) -> int:
+    """Length of ``punycode.toASCII(label)`` in punycode.js, as twitter-text calls it."""
+    length = 0
+    for part in _IDNA_SEPARATORS.split(label):
+        length += len(part) if part.isascii() else 4 + len(part.encode("punycode"))
+    return length + len(_IDNA_SEPARATORS.findall(label))
+
+
+def _is_valid_domain(domain: str, patterns: _UrlPatterns) -> bool:
+    """twitter-text's ``idna.toAscii`` check: every DNS label 1 to 63 characters once encoded."""
+    if domain.startswith("xn--") and not patterns.ascii_domain.search(domain):
+        return False
+    return all(
+        0 < _punycode_length(label) <= _MAX_DOMAIN_LABEL_LENGTH for label in domain.split(".")
+    )
+
+
+# A URL never spans whitespace, so the URL pattern only needs to run over the runs of
+# non-space text that hold a dot (starting one character early, for the preceding character).
+_DOTTED_WORD = re.compile(f"[^{_SPACES}]*\\.[^{_SPACES}]*")
+
+
+def _url_matches(text: str, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    for word in _DOTTED_WORD.finditer(text):
+        yield from pattern.finditer(text, max(word.start() - 1, 0), word.end())
+
+
+def extract_urls_with_indices(text: str) -> list[UrlSpan]:
+    """The URLs X finds in ``text`` (already NFC-normalised), with code-point offsets.
+
+    As twitter-text's ``extractUrlsWithIndices`` with its default options: a domain without a
+    protocol counts when it is ASCII and ends in a known TLD (``example.org``, ``main.py``);
+    trailing punctuation and unbalanced parentheses stay outside; ``user@example.com`` is not a
+    URL.
+    """
+    if "." not in text:
+        return []
+    patterns = _url_patterns()
+    urls: list[UrlSpan] = []
+    for match in _url_matches(text, patterns.extract):
+        before, url, protocol, domain, path = match.group(1, 2, 3, 4, 5)
+        start, end = match.start(2), match.end(2)
+        if not _is_valid_domain(domain, patterns):
+            continue
+        if len(protocol or _DEFAULT_PROTOCOL) + len(url) > _MAX_URL_LENGTH:
+            continue
+        if protocol:
+            tco = patterns.tco.match(url)
+            if tco:
+                # A t.co link ends with its slug and query, whatever follows them.
+                if len(tco.group(1)) > _MAX_TCO_SLUG_LENGTH:
+                    continue
+                url = tco.group(0)
+                end = start + len(url)
+            urls.append(UrlSpan(url, start, end))
+            continue
+        if patterns.without_protocol_bad_preceding.search(before):
+            continue
+        # Without a protocol only ASCII domains count; a run of them may hold several.
+        domain_start = 0
+        last: UrlSpan | None = None
+        for ascii_match in patterns.ascii_domain.finditer(domain):
+            ascii_start = domain.index(ascii_match.group(0), domain_start)
+            domain_start = ascii_start + len(ascii_match.group(0))
+            last = UrlSpan(ascii_match.group(0), start + ascii_start, start + domain_start)
+            urls.append(last)
+        if last is not None and path:
+            # The last domain carries the path and query that follow it.
+            urls[-1] = UrlSpan(url.replace(domain, last.url, 1), last.start, end)
+    return urls
+
+
+def extract_urls(text: str) -> list[str]:
+    """The URLs in ``text`` as X finds them: ``extract_urls("see example.org.")`` is
+    ``["example.org"]``."""
+    return [span.url for span in extract_urls_with_indices(unicodedata.normalize("NFC", text))]
+
+
+# --- Emoji ----------------------------------------------------------------------------------
+
+
+class _EmojiTable(NamedTuple):
+    # First character -> the lengths of the sequences starting with it, longest first.
+    lengths: dict[str, tuple[int, ...]]
+    sequences: frozenset[str]
+
+
+@cache
+def _emoji_table() -> _EmojiTable:
+    """Built on first use from the ``emoji`` package, which tracks the current Unicode release
+    (fully-qualified, minimally-qualified and unqualified forms, as twemoji-parser matches)."""
+    import emoji  # noqa: PLC0415 - 50 ms of JSON; only texts with non-ASCII characters need it
+
+    sequences = frozenset(emoji.EMOJI_DATA)
+    lengths: dict[str, set[int]] = {}
+    for sequence in sequences:
+        lengths.setdefault(sequence[0], set()).add(len(sequence))
+    ordered = {char: tuple(sorted(sizes, reverse=True)) for char, sizes in lengths.items()}
+    return _EmojiTable(ordered, sequences)
+
+
+# Every emoji sequence holds a non-ASCII character; only keycaps (#️⃣, 1️⃣) start with an
+# ASCII one, right before it.
+_EMOJI_CANDIDATE = re.compile(r"[#*0-9]?[^\x00-\x7f]")
+
+
+def _emoji_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each emoji sequence, longest match first, left to right."""
+    if text.isascii():
+        return []
+    table = _emoji_table()
+    spans: list[tuple[int, int]] = []
+    position = 0
+    while candidate := _EMOJI_CANDIDATE.search(text, position):
+        position = candidate.end()
+        for start in range(candidate.start(), candidate.end()):
+            end = next(
+                (
+                    start + length
+                    for length in table.lengths.get(text[start], ())
+                    if text[start : start + length] in table.sequences
+                ),
+                None,
+            )
+            if end is not None:
+                spans.append((start, end))
+                position = end
+                break
+    return spans
+
+
+# --- Weighted length (twitter-text js/src/parseTweet.js) -------------------------------------
+
+
+class _WeightClass(NamedTuple):
+    weight: int
+    outside: re.Pattern[str]  # one code point outside this weight's ranges
+    covers_ascii: bool
+
+
+@cache
+def _weight_classes(config: TextConfig) -> tuple[_WeightClass, ...]:
+    by_weight: dict[int, list[tuple[int, int]]] = {}
+    for first, last, weight in config.ranges:
+        by_weight.setdefault(weight, []).append((first, last))
+    return tuple(
+        _WeightClass(
+            weight,
+            re.compile(
+                "[^" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]"
+            ),
+            any(a == 0 and b >= 0x7F for a, b in ranges),
+        )
+        for weight, ranges in by_weight.items()
+    )
+
+
+def _plain_weight(segment: str, config: TextConfig) -> int:
+    """Scaled weight of a run of text that holds no URL and no emoji."""
+    total = len(segment) * config.default_weight
+    for weight_class in _weight_classes(config):
+        if weight_class.covers_ascii and segment.isascii():
+            in_range = len(segment)
+        else:  # the few code points outside the ranges are cheaper to count than those inside
+            in_range = len(segment) - len(weight_class.outside.findall(segment))
+        total += in_range * (weight_class.weight - config.default_weight)
+    return total
+
+
+def _scaled_length(normalized: str, config: TextConfig) -> int:
+    # As parseTweet: walk the text; a URL starting here counts transformed_url_length, else an
+    # emoji sequence starting here counts default_weight, else the code point its range weight.
+    # A URL takes precedence over an emoji that starts at the same place.
+    url_weight = config.transformed_url_length * config.scale
+    entities = [(span.start, 0, span.end, url_weight) for span in extract_urls_with_indices(normalized)]
+    if config.emoji_parsing:
+        entities += [(start, 1, end, config.default_weight) for start, end in _emoji_spans(normalized)]
+    entities.sort()
+    total = 0
+    position = 0
+    for start, _, end, weight in entities:
+        if start < position:  # begins inside an entity already counted
+            continue
+        total += _plain_weight(normalized[position:start], config) + weight
+        position = end
+    return total + _plain_weight(normalized[position:], config)
+
+
+def has_invalid_characters(text: str) -> bool:
+    """Whether ``text`` holds a character X refuses in a post (U+FFFE, U+FEFF, U+FFFF)."""
+    return _INVALID_CHARACTER.search(text) is not None
+
+
+def parse_text(text: str, config: TextConfig = V3) -> TextLength:
+    """Weighted length, validity and permillage of ``text``, as twitter-text's ``parseTweet``.
+
+    A text is valid when it is not empty, fits ``config.max_weighted_length`` and holds none of
+    the characters X refuses (U+FFFE, U+FEFF, U+FFFF).
+    """
+    normalized = unicodedata.normalize("NFC", text)
+    length = _scaled_length(normalized, config) // config.scale
+    valid = (
+        0 < length <= config.max_weighted_length
+        and _INVALID_CHARACTER.search(normalized) is None
+    )
+    return TextLength(length, valid, length * 1000 // config.max_weighted_length)
+
+
+def weighted_length(text: str, config: TextConfig = V3) -> int:
+    """The length X gives ``text`` (at most 280 may be posted):
+    ``weighted_length("Hello https://example.org/a-long/path 🇮🇷")`` is 32."""
+    return _scaled_length(unicodedata.normalize("NFC", text), config) // config.scale
