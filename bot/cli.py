@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return OK
     except KeyboardInterrupt:
         return 130
-    except Exception as error:  # a bug: one line, the traceback only with -v
+    except Exception as error:  # noqa: BLE001 - a bug: one line; the traceback only with -v
         if args.verbose:
             traceback.print_exc()
         print(
@@ -113,10 +113,13 @@ def preview_posts(config: Config, args: argparse.Namespace) -> int:
     for post_id in wanted or list(by_id):
         if post_id in by_id:
             posts.append(by_id[post_id])
-        elif not _print_problems_of(post_id, queue, config):
-            print(f"interlink-bot: no post with id '{post_id}' in {config.shown(config.paths.queue)}/", file=sys.stderr)
-            status = NEEDS_A_PERSON
         else:
+            if not _print_problems_of(post_id, queue, config):
+                queue_folder = config.shown(config.paths.queue)
+                print(
+                    f"interlink-bot: no post with id '{post_id}' in {queue_folder}/",
+                    file=sys.stderr,
+                )
             status = NEEDS_A_PERSON
     for post in posts:
         print(_describe(post, config))

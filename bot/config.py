@@ -9,10 +9,10 @@ from __future__ import annotations
 import difflib
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -140,9 +140,7 @@ class _Checker:
 
     def timezone(self, value: object) -> ZoneInfo | None:
         if value is None:
-            self.problem(
-                "timezone", "'timezone' is required; add e.g. 'timezone: Europe/London'"
-            )
+            self.problem("timezone", "'timezone' is required; add e.g. 'timezone: Europe/London'")
             return None
         if isinstance(value, str):
             try:
@@ -155,7 +153,9 @@ class _Checker:
         )
         return None
 
-    def integer(self, section: str, data: dict[str, Any], key: str, default: int, least: int) -> int:
+    def integer(
+        self, section: str, data: dict[str, Any], key: str, default: int, least: int
+    ) -> int:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             self.problem(
@@ -235,17 +235,21 @@ class _Checker:
             ]
         except ValueError as error:
             self.problem(
-                "format.template", f"format.template: {error}; write a literal brace as {{{{ or }}}}"
+                "format.template",
+                f"format.template: {error}; write a literal brace as {{{{ or }}}}",
             )
             return False
         for name, spec, conversion in fields:
             if name not in PLACEHOLDERS or spec or conversion:
                 self.problem(
-                    "format.template", f"format.template: unknown placeholder {{{name}}}; use {allowed}"
+                    "format.template",
+                    f"format.template: unknown placeholder {{{name}}}; use {allowed}",
                 )
                 return False
         if "url" not in (name for name, _, _ in fields):
-            self.problem("format.template", "format.template must contain {url}: every post carries its link")
+            self.problem(
+                "format.template", "format.template must contain {url}: every post carries its link"
+            )
             return False
         return True
 

@@ -15,7 +15,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.message}"
+        return f"{where}: {' '.join(self.message.split())}"  # always exactly one line
 
 
 class BotError(Exception):

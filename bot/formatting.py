@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config import Format
 from bot.text import MAX_WEIGHTED_LENGTH, weighted_length
@@ -103,14 +103,16 @@ def render(fields: Fields, fmt: Format, limit: int = MAX_WEIGHTED_LENGTH) -> Ren
 
     tags = fields.hashtags
     for keep in range(len(tags), -1, -1):
-        trial = _replace(fields, hashtags=tags[:keep])
+        trial = replace(fields, hashtags=tags[:keep])
         dropped = ("hashtags",) if keep < len(tags) else ()
         shortened = _shorten_summary_then_title(trial, fits, by_grapheme=keep == 0)
         if shortened is not None:
             best, what = shortened
             text = fill(fmt.template, best)
             return Rendered(text, weighted_length(text), (*what, *dropped))
-    bare = fill(fmt.template, _replace(fields, summary="", title=_first_grapheme(fields.title), hashtags=()))
+    bare = fill(
+        fmt.template, replace(fields, summary="", title=_first_grapheme(fields.title), hashtags=())
+    )
     raise DoesNotFit(
         "title",
         weighted_length(bare),
@@ -120,35 +122,28 @@ def render(fields: Fields, fmt: Format, limit: int = MAX_WEIGHTED_LENGTH) -> Ren
     )
 
 
-def _replace(fields: Fields, **changes: object) -> Fields:
-    values = {**fields.__dict__, **changes}
-    return Fields(**values)  # type: ignore[arg-type]
-
-
 def _shorten_summary_then_title(
     fields: Fields, fits: Callable[[Fields], int | None], *, by_grapheme: bool
 ) -> tuple[Fields, tuple[str, ...]] | None:
     if fits(fields) is not None:
         return fields, ()
-    summary = _longest(fields.summary, lambda s: fits(_replace(fields, summary=s)) is not None)
+    summary = _longest(fields.summary, lambda s: fits(replace(fields, summary=s)) is not None)
     if summary is not None:
-        return _replace(fields, summary=summary), ("summary",)
-    no_summary = _replace(fields, summary="")
+        return replace(fields, summary=summary), ("summary",)
+    no_summary = replace(fields, summary="")
     if fits(no_summary) is not None:
         return no_summary, ("summary",)
     title = _longest(
         fields.title,
-        lambda t: fits(_replace(no_summary, title=t)) is not None,
+        lambda t: fits(replace(no_summary, title=t)) is not None,
         by_grapheme=by_grapheme,
     )
     if title is not None:
-        return _replace(no_summary, title=title), ("summary", "title")
+        return replace(no_summary, title=title), ("summary", "title")
     return None
 
 
-def _longest(
-    value: str, fits: Callable[[str], bool], *, by_grapheme: bool = False
-) -> str | None:
+def _longest(value: str, fits: Callable[[str], bool], *, by_grapheme: bool = False) -> str | None:
     """The longest shortening of ``value`` (ending in "…") that fits, or None.
 
     Binary search over the cut points: the length is monotonic in the cut except where a cut
@@ -176,9 +171,9 @@ def _cut(value: str, end: int) -> str:
 def _word_cuts(value: str) -> Iterator[int]:
     """Ends of each word but the last, shortest first (whitespace never splits a grapheme)."""
     for index in range(1, len(value)):
-        if value[index].isspace() and not value[index - 1].isspace():
-            if value[:index].rstrip(_TRAILING):
-                yield index
+        word_ends = value[index].isspace() and not value[index - 1].isspace()
+        if word_ends and value[:index].rstrip(_TRAILING):
+            yield index
 
 
 def _grapheme_cuts(value: str) -> Iterator[int]:

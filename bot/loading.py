@@ -21,19 +21,28 @@ from bot.errors import InvalidFile, Problem
 MAX_FILE_BYTES = 1_000_000
 """Post and config files are small; a bigger one is a mistake or an attack (SPEC: over 1 MB)."""
 
+MAX_NESTING = 64
+"""Posts and configs nest two or three levels. libyaml's composer recurses once per level and
+crashes the interpreter outright somewhere past 20,000 (seen at 50,000 ``[``), so depth is
+checked first, on the parser's flat event stream."""
+
 _SAFE_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}"
-    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
 )
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The safe loader, minus YAML 1.1's base-60 numbers: ``13:00`` stays the text "13:00"
-    instead of becoming the integer 780."""
+    """The safe loader, minus YAML 1.1's base-60 numbers (``13:00`` stays the text "13:00",
+    not the integer 780) and minus its timestamps: dates stay text, for the reader to parse
+    with a message that names the field (PyYAML raises a bare ValueError on 2019-13-45)."""
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if ":[0-5]?[0-9]" not in regexp.pattern]
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if ":[0-5]?[0-9]" not in regexp.pattern and tag != "tag:yaml.org,2002:timestamp"
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -85,7 +94,9 @@ def read_yaml_mapping(path: Path, shown_as: str, *, empty_hint: str) -> YamlMapp
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        raise fail(f"cannot be read ({error.strerror}); check that it exists and is readable") from None
+        raise fail(
+            f"cannot be read ({error.strerror}); check that it exists and is readable"
+        ) from None
     if len(raw) > MAX_FILE_BYTES:  # grew after stat()
         raise fail(f"is over {MAX_FILE_BYTES:,} bytes (1 MB); keep one short post per file")
     try:
@@ -98,6 +109,9 @@ def read_yaml_mapping(path: Path, shown_as: str, *, empty_hint: str) -> YamlMapp
             line,
         ) from None
 
+    # Each level of nesting takes a bracket or a line, so most files need no depth check.
+    if text.count("[") + text.count("{") + text.count("\n") > MAX_NESTING:
+        _check_depth(text, fail)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -113,10 +127,16 @@ def read_yaml_mapping(path: Path, shown_as: str, *, empty_hint: str) -> YamlMapp
             "starting with a special character in quotes)",
             mark.line + 1 if mark else None,
         ) from None
+    except yaml.reader.ReaderError as error:
+        raise fail(
+            f"holds the control character U+{error.character:04X}, which YAML does not allow; "
+            "remove it",
+            text[: error.position].count("\n") + 1,
+        ) from None
     except yaml.YAMLError as error:
         raise fail(f"invalid YAML: {error}; fix the syntax") from None
-    except RecursionError:
-        raise fail("is nested too deeply to be a post or a config file") from None
+    except (ValueError, OverflowError) as error:  # a constructor refusing a scalar
+        raise fail(f"holds a value YAML cannot read ({error}); put it in quotes") from None
     finally:
         loader.dispose()
 
@@ -135,7 +155,9 @@ def _key_lines(node: yaml.MappingNode, prefix: str, lines: dict[str, int], fail:
         key = key_node.value
         line = key_node.start_mark.line + 1
         if key_node.tag != "tag:yaml.org,2002:str":
-            raise fail(f"field name {key!r} is not a name; field names are words like 'title'", line)
+            raise fail(
+                f"field name {key!r} is not a name; field names are words like 'title'", line
+            )
         dotted = prefix + key
         if dotted in lines:
             raise fail(
@@ -145,6 +167,24 @@ def _key_lines(node: yaml.MappingNode, prefix: str, lines: dict[str, int], fail:
         lines[dotted] = line
         if isinstance(value_node, yaml.MappingNode):
             _key_lines(value_node, dotted + ".", lines, fail)
+
+
+def _check_depth(text: str, fail: Any) -> None:
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise fail(
+                        f"is nested more than {MAX_NESTING} levels deep; a post or config has "
+                        "two or three",
+                        event.start_mark.line + 1 if event.start_mark else None,
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # read_yaml_mapping reports the syntax error with its line
 
 
 def _check_nodes(root: yaml.Node, fail: Any) -> None:

@@ -209,7 +209,9 @@ def load_post(path: Path, post_id: str, config: Config) -> Post:
         if len(value) > MAX_FIELD_CHARACTERS:
             raise fail(key, f"{key} is {len(value):,} characters; a post is at most 280")
         if has_invalid_characters(value):
-            raise fail(key, f"{key} holds a character X refuses (U+FFFE, U+FEFF or U+FFFF); remove it")
+            raise fail(
+                key, f"{key} holds a character X refuses (U+FFFE, U+FEFF or U+FFFF); remove it"
+            )
         return value
 
     text = text_field("text") if "text" in data else None
@@ -247,16 +249,10 @@ def load_post(path: Path, post_id: str, config: Config) -> Post:
     ):
         raise fail("thread", 'thread must be a list of texts, e.g. ["second post", "third"]')
 
-    zone = config.timezone
     try:
-        publish_at = _moment("publish_at", data.get("publish_at"), zone)
-        not_before = _moment("not_before", data.get("not_before"), zone)
-        expires = _moment("expires", data.get("expires"), zone, day_end=True)
+        publish_at, not_before, expires = _timing(data, config.timezone)
     except _BadMoment as error:
         raise fail(error.key, str(error)) from None
-    earliest = max((moment for moment in (publish_at, not_before) if moment), default=None)
-    if expires and earliest and expires <= earliest:
-        raise fail("expires", "expires is before the post may go out, so it would never be published")
 
     post = Post(
         id=post_id,
@@ -281,6 +277,21 @@ def load_post(path: Path, post_id: str, config: Config) -> Post:
     except DoesNotFit as error:
         raise fail(error.field, f"does not fit on X: {error}") from None
     return post
+
+
+def _timing(
+    data: dict[str, Any], zone: ZoneInfo
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """publish_at, not_before and expires, checked against each other."""
+    publish_at = _moment("publish_at", data.get("publish_at"), zone)
+    not_before = _moment("not_before", data.get("not_before"), zone)
+    expires = _moment("expires", data.get("expires"), zone, day_end=True)
+    earliest = max((moment for moment in (publish_at, not_before) if moment), default=None)
+    if expires and earliest and expires <= earliest:
+        raise _BadMoment(
+            "expires", "expires is before the post may go out, so it would never be published"
+        )
+    return publish_at, not_before, expires
 
 
 class _BadMoment(ValueError):
@@ -341,9 +352,13 @@ def _image(value: object, config: Config, fail: Any) -> Image | None:
         with file.open("rb") as handle:
             head = handle.read(16)
     except OSError:
-        raise fail("image", f"image.path {path!r} not found; add the file or fix the path") from None
+        raise fail(
+            "image", f"image.path {path!r} not found; add the file or fix the path"
+        ) from None
     if size > MAX_IMAGE_BYTES:
-        raise fail("image", f"image {path!r} is {size / 1024 / 1024:.1f} MB; X accepts at most 5 MB")
+        raise fail(
+            "image", f"image {path!r} is {size / 1024 / 1024:.1f} MB; X accepts at most 5 MB"
+        )
     if _image_kind(head) is None:
         raise fail(
             "image",

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from collections.abc import Iterator
 from typing import NamedTuple
 
 __all__ = [
@@ -175,7 +175,9 @@ def _url_patterns() -> _UrlPatterns:
     ascii_domain = re.compile(
         rf"(?:(?:[\-a-z0-9{_LATIN_ACCENTS}]+)\.)+(?:{gtld}|{cctld}|{punycode})", re.IGNORECASE
     )
-    tco = re.compile(rf"https?://t\.co/([a-z0-9]+)(?:\?{query_char}*{query_ending})?", re.IGNORECASE)
+    tco = re.compile(
+        rf"https?://t\.co/([a-z0-9]+)(?:\?{query_char}*{query_ending})?", re.IGNORECASE
+    )
     return _UrlPatterns(extract, ascii_domain, tco, re.compile(r"[-_./]$"))
 
 
@@ -357,9 +359,13 @@ def _scaled_length(normalized: str, config: TextConfig) -> int:
     # emoji sequence starting here counts default_weight, else the code point its range weight.
     # A URL takes precedence over an emoji that starts at the same place.
     url_weight = config.transformed_url_length * config.scale
-    entities = [(span.start, 0, span.end, url_weight) for span in extract_urls_with_indices(normalized)]
+    entities = [
+        (span.start, 0, span.end, url_weight) for span in extract_urls_with_indices(normalized)
+    ]
     if config.emoji_parsing:
-        entities += [(start, 1, end, config.default_weight) for start, end in _emoji_spans(normalized)]
+        entities += [
+            (start, 1, end, config.default_weight) for start, end in _emoji_spans(normalized)
+        ]
     entities.sort()
     total = 0
     position = 0
@@ -385,8 +391,7 @@ def parse_text(text: str, config: TextConfig = V3) -> TextLength:
     normalized = unicodedata.normalize("NFC", text)
     length = _scaled_length(normalized, config) // config.scale
     valid = (
-        0 < length <= config.max_weighted_length
-        and _INVALID_CHARACTER.search(normalized) is None
+        0 < length <= config.max_weighted_length and _INVALID_CHARACTER.search(normalized) is None
     )
     return TextLength(length, valid, length * 1000 // config.max_weighted_length)
 

@@ -7,6 +7,7 @@ TLDs that are prefixes of others (भारत, भारतम्) the order de
 """
 
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -20,7 +21,7 @@ HEADER = """\
 
 
 def main(path: str) -> None:
-    with open(path, encoding="utf-8") as handle:
+    with Path(path).open(encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
     out = [HEADER]
     for section in ("country", "generic"):

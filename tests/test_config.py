@@ -1,0 +1,103 @@
+"""config/bot.yaml (SPEC: "config/bot.yaml")."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from bot.config import load_config
+from bot.errors import ConfigError
+from tests.conftest import Deployment
+
+
+def problems(site: Deployment, content: str) -> list[str]:
+    site.write("config/bot.yaml", content)
+    with pytest.raises(ConfigError) as caught:
+        load_config(site.root)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_defaults_need_only_a_timezone(deployment: Deployment) -> None:
+    config = load_config(deployment.root)
+    assert config.timezone.key == "Europe/London"
+    assert config.schedule.slots_for(0) == (time(9), time(13), time(18))
+    assert config.schedule.max_per_day == 6
+    assert config.paths.queue == (deployment.root / "queue").resolve()
+
+
+def test_most_specific_slot_key_wins(deployment: Deployment) -> None:
+    deployment.write(
+        "config/bot.yaml",
+        "timezone: Europe/London\nschedule:\n  slots:\n    daily: ['09:00']\n"
+        "    weekends: ['10:00']\n    sun: [11:00, '12:30']\n",
+    )
+    schedule = load_config(deployment.root).schedule
+    assert schedule.slots_for(0) == (time(9),)
+    assert schedule.slots_for(5) == (time(10),)
+    assert schedule.slots_for(6) == (time(11), time(12, 30))
+
+
+def test_missing_timezone(deployment: Deployment) -> None:
+    assert problems(deployment, "schedule: {}\n") == [
+        "config/bot.yaml: 'timezone' is required; add e.g. 'timezone: Europe/London'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "timezone: Europe/Londn\n",
+            "config/bot.yaml:1: timezone 'Europe/Londn' is not an IANA time zone name",
+        ),
+        (
+            "timezone: ../../etc/passwd\n",
+            "config/bot.yaml:1: timezone '../../etc/passwd' is not an IANA",
+        ),
+        (
+            "timezone: UTC\nshedule: {}\n",
+            "config/bot.yaml:2: unknown key 'shedule'; did you mean 'schedule'?",
+        ),
+        (
+            "timezone: UTC\nschedule:\n  slots:\n    daily: ['25:00']\n",
+            "config/bot.yaml:4: schedule.slots.daily: '25:00' is not a time",
+        ),
+        (
+            "timezone: UTC\nschedule:\n  slots:\n    weekday: ['09:00']\n",
+            "config/bot.yaml:4: unknown key 'schedule.slots.weekday'; did you mean 'weekdays'?",
+        ),
+        (
+            "timezone: UTC\nschedule:\n  max_per_day: 0\n",
+            "config/bot.yaml:3: schedule.max_per_day must be a whole number of at least 1, not 0",
+        ),
+        (
+            "timezone: UTC\nformat:\n  template: '{title} {link}'\n",
+            "config/bot.yaml:3: format.template: unknown placeholder {link}",
+        ),
+        (
+            "timezone: UTC\nformat:\n  template: '{title}'\n",
+            "config/bot.yaml:3: format.template must contain {url}",
+        ),
+        (
+            "timezone: UTC\nformat:\n  hashtags: ['#MEK']\n",
+            "config/bot.yaml:3: format.hashtags: write hashtags without '#'",
+        ),
+        ("timezone: [UTC\n", "config/bot.yaml:2: invalid YAML"),
+    ],
+)
+def test_config_problems(deployment: Deployment, content: str, expected: str) -> None:
+    found = problems(deployment, content)
+    assert len(found) == 1, found
+    assert found[0].startswith(expected)
+
+
+def test_every_problem_is_reported_at_once(deployment: Deployment) -> None:
+    found = problems(deployment, "timezone: Nowhere\nschedule:\n  max_per_day: x\nformats: {}\n")
+    assert len(found) == 3
+
+
+def test_missing_config_file(deployment: Deployment) -> None:
+    (deployment.root / "config" / "bot.yaml").unlink()
+    with pytest.raises(ConfigError, match=r"config/bot.yaml: not found; create it"):
+        load_config(deployment.root)

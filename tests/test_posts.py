@@ -1,0 +1,301 @@
+"""Loading and validating queue files, including hostile ones (SPEC: "A queued post")."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import load_config
+from bot.posts import Queue, load_queue
+from tests.conftest import Deployment
+
+VALID = "title: A title\nurl: https://example.org/a\napproved: true\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def load(site: Deployment) -> Queue:
+    return load_queue(load_config(site.root))
+
+
+def only_problem(site: Deployment) -> str:
+    queue = load(site)
+    assert len(queue.problems) == 1, queue.problems
+    return str(queue.problems[0])
+
+
+def test_valid_post_and_its_id(deployment: Deployment) -> None:
+    deployment.post("2019/10/mek-and-fake-news", VALID + "priority: 2\nhashtags: [MEK]\n")
+    queue = load(deployment)
+    assert queue.problems == []
+    (post,) = queue.posts
+    assert post.id == "2019/10/mek-and-fake-news"
+    assert (post.title, post.priority, post.hashtags, post.approved) == (
+        "A title",
+        2,
+        ("MEK",),
+        True,
+    )
+
+
+def test_files_not_ending_in_yaml_are_ignored(deployment: Deployment) -> None:
+    deployment.write("queue/notes.txt", "not a post: [")
+    deployment.write("queue/a.yml", VALID)
+    assert [post.id for post in load(deployment).posts] == ["a"]
+
+
+def test_invalid_yaml_names_its_line(deployment: Deployment) -> None:
+    deployment.post("broken", "title: ok\nurl: https://example.org\nsummary: [unclosed\n")
+    message = only_problem(deployment)
+    assert message.startswith("queue/broken.yaml:")
+    assert "invalid YAML" in message
+    assert int(message.split(":")[1]) >= 3
+
+
+def test_non_utf8_bytes(deployment: Deployment) -> None:
+    deployment.write(
+        "queue/latin1.yaml", "title: caf\xe9\nurl: https://example.org\n".encode("latin-1")
+    )
+    assert only_problem(deployment) == (
+        "queue/latin1.yaml:1: is not UTF-8 text (byte 0xe9 cannot be decoded); "
+        "save the file as UTF-8"
+    )
+
+
+def test_control_character(deployment: Deployment) -> None:
+    deployment.write("queue/nul.yaml", b"title: ok\nurl: https://e.org\nsummary: a\x00b\n")
+    assert only_problem(deployment) == (
+        "queue/nul.yaml:3: holds the control character U+0000, which YAML does not allow; remove it"
+    )
+
+
+def test_empty_file(deployment: Deployment) -> None:
+    deployment.post("empty", "# nothing yet\n")
+    assert "queue/empty.yaml: is empty; a post needs at least 'title:'" in only_problem(deployment)
+
+
+def test_python_object_tag_is_refused_and_never_run(deployment: Deployment, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    deployment.post(
+        "evil",
+        f"title: !!python/object/apply:os.system ['touch {marker}']\nurl: https://example.org\n",
+    )
+    message = only_problem(deployment)
+    assert message.startswith("queue/evil.yaml:1: uses the YAML tag")
+    assert "python/object/apply" in message
+    assert not marker.exists()
+
+
+def test_billion_laughs_is_refused_quickly(deployment: Deployment) -> None:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in range(1, 10):
+        previous = chr(ord("a") + level - 1)
+        name = chr(ord("a") + level)
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+    deployment.post("bomb", "\n".join(lines) + "\n")
+    assert "uses a YAML alias (*name)" in only_problem(deployment)
+
+
+def test_file_over_1_mb(deployment: Deployment) -> None:
+    deployment.post("huge", VALID + "summary: " + "x" * 1_100_000 + "\n")
+    message = only_problem(deployment)
+    assert message.startswith("queue/huge.yaml: is 1,100,")
+    assert "the limit is 1,000,000 (1 MB)" in message
+
+
+def test_deeply_nested_yaml(deployment: Deployment) -> None:
+    # 50,000 levels crashed the interpreter inside libyaml's composer before the depth check.
+    deployment.post("deep", "title: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    assert only_problem(deployment) == (
+        "queue/deep.yaml:1: is nested more than 64 levels deep; a post or config has two or three"
+    )
+
+
+def test_symlink_outside_the_queue(deployment: Deployment, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text(VALID)
+    (deployment.root / "queue" / "link.yaml").symlink_to(secret)
+    assert only_problem(deployment) == (
+        "queue/link.yaml: is a link that leads outside the queue folder; copy the post into "
+        "queue/ instead"
+    )
+
+
+def test_symlinked_folder_is_reported_not_followed(deployment: Deployment, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "post.yaml").write_text(VALID)
+    (deployment.root / "queue" / "more").symlink_to(elsewhere)
+    assert "queue/more: is a link to a folder" in only_problem(deployment)
+
+
+def test_fifo_is_not_opened(deployment: Deployment) -> None:
+    os.mkfifo(deployment.root / "queue" / "pipe.yaml")
+    assert "queue/pipe.yaml: is not a regular file" in only_problem(deployment)
+
+
+def test_duplicate_ids(deployment: Deployment) -> None:
+    deployment.write("queue/a.yaml", VALID)
+    deployment.write("queue/a.yml", VALID)
+    queue = load(deployment)
+    assert queue.posts == []
+    assert sorted(problem.path for problem in queue.problems) == ["queue/a.yaml", "queue/a.yml"]
+    assert all("id 'a' is used by both" in problem.message for problem in queue.problems)
+
+
+def test_one_bad_file_does_not_stop_the_others(deployment: Deployment) -> None:
+    deployment.post("good-1", VALID)
+    deployment.post("bad", "title: [")
+    deployment.post("good-2", VALID)
+    queue = load(deployment)
+    assert [post.id for post in queue.posts] == ["good-1", "good-2"]
+    assert queue.invalid_files == {"queue/bad.yaml"}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (VALID + "tittle: typo\n", "queue/p.yaml:4: unknown field 'tittle'; did you mean 'title'?"),
+        (
+            "url: https://example.org\n",
+            "queue/p.yaml: 'title' is required (or give the whole post as 'text:'); add title: ...",
+        ),
+        ("title: T\n", "queue/p.yaml: 'url' is required"),
+        (
+            "title: T\nurl: ftp://example.org/x\n",
+            "queue/p.yaml:2: url 'ftp://example.org/x' is not a web address; it must start with https://",
+        ),
+        (
+            "title: T\nurl: javascript:alert(1)\n",
+            "queue/p.yaml:2: url 'javascript:alert(1)' is not a web address",
+        ),
+        (
+            "title: 2019\nurl: https://e.org\n",
+            "queue/p.yaml:1: title must be text, not 2019; put it in quotes",
+        ),
+        (
+            VALID + "priority: high\n",
+            "queue/p.yaml:4: priority must be a whole number like 0 or 5, not 'high'",
+        ),
+        (VALID + "priority: true\n", "queue/p.yaml:4: priority must be a whole number"),
+        (
+            "title: T\nurl: https://e.org\napproved: maybe\n",
+            "queue/p.yaml:3: approved must be true or false, not 'maybe'",
+        ),
+        (VALID + 'hashtags: ["#MEK"]\n', "queue/p.yaml:4: hashtags: write hashtags without '#'"),
+        (VALID + "hashtags: MEK\n", "queue/p.yaml:4: hashtags: must be a list like [MEK, Iran]"),
+        (
+            VALID + "publish_at: next tuesday\n",
+            "queue/p.yaml:4: publish_at: 'next tuesday' is not a date",
+        ),
+        (VALID + "expires: 2019-13-45\n", "queue/p.yaml:4: expires: '2019-13-45' is not a date"),
+        (
+            VALID + "not_before: 2020-01-10\nexpires: 2020-01-01\n",
+            "queue/p.yaml:5: expires is before the post may go out",
+        ),
+        (VALID + "thread: just one string\n", "queue/p.yaml:4: thread must be a list of texts"),
+        (
+            "text: " + "x" * 281 + "\n",
+            "queue/p.yaml:1: does not fit on X: text is 281/280; it is sent as written, "
+            "so cut it by 1",
+        ),
+        (
+            VALID + 'thread: ["' + "日" * 141 + '"]\n',
+            "queue/p.yaml:4: does not fit on X: thread part 2 is 282/280",
+        ),
+        ('text: "bad \\ufeff char"\n', "queue/p.yaml:1: text holds a character X refuses"),
+        (
+            "- title: T\n",
+            "queue/p.yaml:1: must be a mapping of fields (like 'title: ...'), not a list",
+        ),
+        (
+            "title: T\ntitle: U\nurl: https://e.org\n",
+            "queue/p.yaml:2: field 'title' is written twice (lines 1 and 2); keep one",
+        ),
+    ],
+)
+def test_field_problems_name_line_field_and_fix(
+    deployment: Deployment, content: str, expected: str
+) -> None:
+    deployment.post("p", content)
+    assert only_problem(deployment).startswith(expected)
+
+
+def test_dates_without_offset_are_in_the_config_timezone(deployment: Deployment) -> None:
+    london = ZoneInfo("Europe/London")
+    deployment.post(
+        "p",
+        VALID
+        + "publish_at: 2019-10-20 09:00\nnot_before: 2019-10-19\nexpires: '2019-10-27T08:00Z'\n",
+    )
+    (post,) = load(deployment).posts
+    assert post.publish_at == datetime(2019, 10, 20, 9, tzinfo=london)
+    assert post.not_before == datetime(2019, 10, 19, tzinfo=london)
+    assert post.expires == datetime(2019, 10, 27, 8, tzinfo=ZoneInfo("UTC"))
+
+
+def test_expires_as_a_date_lasts_the_whole_day(deployment: Deployment) -> None:
+    deployment.post("p", VALID + "expires: 2019-10-27\n")
+    (post,) = load(deployment).posts
+    assert post.expires == datetime(2019, 10, 28, tzinfo=ZoneInfo("Europe/London"))
+
+
+def test_unquoted_time_stays_text(deployment: Deployment) -> None:
+    # YAML 1.1 would read 13:00 as the number 780; a title like this must survive.
+    deployment.post("p", "title: Meeting at 13:00\nurl: https://e.org\n")
+    (post,) = load(deployment).posts
+    assert post.title == "Meeting at 13:00"
+
+
+def test_long_post_is_valid_because_it_will_be_shortened(deployment: Deployment) -> None:
+    deployment.post("p", VALID + "summary: " + "many words " * 60 + "\n")
+    assert load(deployment).problems == []
+
+
+# --- Images ------------------------------------------------------------------------------------
+
+
+def image_post(path: str, alt: str = "A crowd outside the court") -> str:
+    return VALID + f"image: {{path: {path}, alt: {alt!r}}}\n"
+
+
+def test_image_accepted(deployment: Deployment) -> None:
+    deployment.write("media/photo.png", PNG)
+    deployment.post("p", image_post("media/photo.png"))
+    (post,) = load(deployment).posts
+    assert post.image is not None
+    assert post.image.alt == "A crowd outside the court"
+
+
+@pytest.mark.parametrize(
+    ("setup", "path", "alt", "expected"),
+    [
+        ("media/fake.jpg", "media/fake.jpg", "alt", "is not a JPEG, PNG, GIF or WEBP image"),
+        ("media/big.png", "media/big.png", "alt", "is 6.0 MB; X accepts at most 5 MB"),
+        ("media/photo.png", "media/photo.png", "", "image.alt is missing"),
+        ("media/photo.png", "media/photo.png", "x" * 1001, "image.alt is 1,001 characters"),
+        (
+            "elsewhere/photo.png",
+            "elsewhere/photo.png",
+            "alt",
+            "is outside media/; put the image there",
+        ),
+        ("media/photo.png", "media/../config/bot.yaml", "alt", "is outside media/"),
+        ("media/photo.png", "media/missing.png", "alt", "not found"),
+    ],
+)
+def test_image_problems(
+    deployment: Deployment, setup: str, path: str, alt: str, expected: str
+) -> None:
+    content = {
+        "media/fake.jpg": b"just some text, renamed",
+        "media/big.png": PNG + b"\0" * (6 * 1024 * 1024),
+    }.get(setup, PNG)
+    deployment.write(setup, content)
+    deployment.post("p", image_post(path, alt))
+    message = only_problem(deployment)
+    assert message.startswith("queue/p.yaml:4: ")
+    assert expected in message

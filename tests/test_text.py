@@ -1,0 +1,168 @@
+"""bot.text against X's own conformance data, then cases X's data does not cover."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.text import (
+    V2,
+    V3,
+    extract_urls,
+    extract_urls_with_indices,
+    parse_text,
+    weighted_length,
+)
+from tests.conftest import REFERENCE, REPO
+
+
+def _cases(name: str) -> list[dict[str, Any]]:
+    # Collected at import time so each case is its own test; the `reference` fixture fails
+    # loudly when the folder is missing.
+    path = REFERENCE / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
+LENGTH_CASES = _cases("weighted_length_cases.json")
+URL_CASES = [case for case in _cases("url_extraction_cases.json") if case["file"] == "extract.yml"]
+
+
+def test_reference_data_is_present(reference: Path) -> None:
+    assert len(LENGTH_CASES) == 44
+    assert len(URL_CASES) == 108
+
+
+@pytest.mark.parametrize("case", LENGTH_CASES, ids=[case["id"] for case in LENGTH_CASES])
+def test_weighted_length_conformance(case: dict[str, Any]) -> None:
+    config = V2 if case["config"] == "v2" else V3
+    measured = parse_text(case["text"], config)
+    assert measured.weighted_length == case["weightedLength"]
+    assert measured.valid is case["valid"]
+    assert measured.permillage == case["permillage"]
+    assert weighted_length(case["text"], config) == case["weightedLength"]
+
+
+@pytest.mark.parametrize("case", URL_CASES, ids=[case["id"] for case in URL_CASES])
+def test_url_extraction_conformance(case: dict[str, Any]) -> None:
+    expected = case["expected"]
+    found: list[object]
+    if expected and isinstance(expected[0], dict):
+        found = [
+            {"url": span.url, "indices": [span.start, span.end]}
+            for span in extract_urls_with_indices(case["text"])
+        ]
+    else:
+        found = [span.url for span in extract_urls_with_indices(case["text"])]
+    assert found == expected
+
+
+def _tld_cases() -> list[dict[str, Any]]:
+    path = REFERENCE / "tlds.yml"
+    if not path.is_file():
+        return []
+    tests = yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]
+    return [case for section in tests.values() for case in section]
+
+
+TLD_CASES = _tld_cases()
+
+
+def test_every_tld_case_is_run(reference: Path) -> None:
+    assert len(TLD_CASES) == 1574
+
+
+@pytest.mark.parametrize("case", TLD_CASES, ids=[case["description"] for case in TLD_CASES])
+def test_tld_conformance(case: dict[str, Any]) -> None:
+    assert extract_urls(case["text"]) == case["expected"]
+
+
+def test_tld_data_file_matches_twitter_text(reference: Path) -> None:
+    upstream = yaml.safe_load((reference / "tld_lib.yml").read_text(encoding="utf-8"))
+    ours = (REPO / "bot" / "data" / "tlds.txt").read_text(encoding="utf-8")
+    body = [line for line in ours.splitlines() if line and not line.startswith("#")]
+    expected = ["[country]", *upstream["country"], "[generic]", *upstream["generic"]]
+    assert body == expected
+
+
+# --- Beyond the conformance data ---------------------------------------------------------
+
+
+def test_spec_examples() -> None:
+    assert weighted_length("Hello https://example.org/a-long/path 🇮🇷") == 32
+    assert extract_urls("see example.org.") == ["example.org"]
+
+
+@pytest.mark.parametrize(
+    ("emoji", "name"),
+    [
+        ("🧑‍💻", "technologist: ZWJ sequence, Unicode 12"),
+        ("🫠", "melting face, Unicode 14"),
+        ("❤️‍🔥", "heart on fire: ZWJ sequence with VS16, Unicode 13.1"),
+        ("👩🏽‍🔬", "woman scientist with skin tone"),
+        ("🏳️‍🌈", "rainbow flag"),
+        ("🇮🇷", "flag: regional indicator pair"),
+        ("#️⃣", "keycap"),
+    ],
+)
+def test_each_emoji_sequence_counts_two(emoji: str, name: str) -> None:
+    assert weighted_length(emoji) == 2, name
+    assert weighted_length(f"a {emoji} b") == 6, name
+
+
+def test_emoji_not_in_twitter_texts_2020_table_count_two_each() -> None:
+    # Three of them: 2 each, not the 4 to 6 that counting code points would give.
+    assert weighted_length("🫠❤️‍🔥🧑‍💻") == 6
+    assert weighted_length("🫠❤️‍🔥🧑‍💻", V2) == 2 + 2 + 2 + 1 + 2 + 2 + 1 + 2
+
+
+def test_persian_letters_count_one_and_emoji_two() -> None:
+    persian = "سلام دنیا"  # 9 code points, all under U+10FF
+    assert weighted_length(persian) == 9
+    # ZWNJ (U+200C) is inside X's light range 8192-8205, so it counts 1 too.
+    assert weighted_length("می‌خواهم") == 8
+    assert weighted_length(persian + " 🇮🇷") == 12
+
+
+def test_cjk_counts_two() -> None:
+    assert weighted_length("日本語") == 6
+
+
+def test_text_is_nfc_normalised_before_counting() -> None:
+    assert weighted_length("e\u0301") == 1  # é decomposed
+
+
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        ("read main.py now", ["main.py"]),
+        ("example.org", ["example.org"]),
+        ("mail user@example.com today", []),
+        ("(see https://example.org/a)", ["https://example.org/a"]),
+        (
+            "https://en.wikipedia.org/wiki/Primer_(film).",
+            ["https://en.wikipedia.org/wiki/Primer_(film)"],
+        ),
+        ("go to https://example.org/path, then", ["https://example.org/path"]),
+        ("Is it https://example.org/?q=1!", ["https://example.org/?q=1"]),
+        ("no tld here: foo.notatld", []),
+        ("https://ایران.ایران/", ["https://ایران.ایران/"]),
+    ],
+)
+def test_url_boundaries(text: str, urls: list[str]) -> None:
+    assert extract_urls(text) == urls
+
+
+def test_every_url_counts_23_whatever_its_length() -> None:
+    long_url = "https://example.org/" + "a" * 500
+    assert weighted_length(long_url) == 23
+    assert weighted_length("a.co b.co") == 23 + 1 + 23
+
+
+def test_invalid_characters_make_a_text_invalid() -> None:
+    assert parse_text("ok").valid
+    assert not parse_text("bad \ufffe").valid
+    assert not parse_text("").valid
