@@ -10,16 +10,24 @@ a word. The URL is never cut, and no grapheme (an emoji, a letter with its marks
 
 from __future__ import annotations
 
+import re
 import string
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from bot.config import Format
-from bot.text import MAX_WEIGHTED_LENGTH, weighted_length
+from bot.text import (
+    MAX_WEIGHTED_LENGTH,
+    prefix_lengths,
+    weighted_length,
+    weighted_length_at_most,
+)
 
 ELLIPSIS = "…"
 # Dropped from the end of a shortened field before the ellipsis: "war, …" reads badly.
 _TRAILING = " \t\n,;:.!?—–-"
+_WORD_END = re.compile(r"(?<=\S)\s")
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,38 @@ def hashtags_for(own: tuple[str, ...], shared: tuple[str, ...]) -> tuple[str, ..
     return tuple(tags)
 
 
+def check_fits(fields: Fields, fmt: Format, limit: int = MAX_WEIGHTED_LENGTH) -> None:
+    """Raise DoesNotFit unless ``render`` can fit the post, measuring as little as it can.
+
+    ``render`` falls back to the shortest form, so the post fits if the full text or the
+    shortest form does; an upper bound usually settles it without measuring either.
+    """
+    full = fill(fmt.template, fields)
+    shortest = _shortest(fields, fmt)
+    if weighted_length_at_most(full) <= limit or weighted_length_at_most(shortest) <= limit:
+        return
+    length = weighted_length(full)
+    if length > limit:
+        _refuse_if_too_long(length, weighted_length(shortest), limit)
+
+
+def _shortest(fields: Fields, fmt: Format) -> str:
+    """The most the rules can take away: no summary, no hashtags, the title's first grapheme."""
+    return fill(
+        fmt.template, replace(fields, summary="", title=_first_grapheme(fields.title), hashtags=())
+    )
+
+
+def _refuse_if_too_long(length: int, least: int, limit: int) -> None:
+    if least > limit:
+        raise DoesNotFit(
+            "title",
+            least,
+            f"is {length}/{limit} and cannot be shortened enough: even with no summary, no "
+            f"hashtags and a one-letter title it is {least}/{limit}; shorten the source or the URL",
+        )
+
+
 def render(fields: Fields, fmt: Format, limit: int = MAX_WEIGHTED_LENGTH) -> Rendered:
     """The post as it will be published, shortened to fit ``limit``, or DoesNotFit."""
     full = fill(fmt.template, fields)
@@ -97,67 +137,80 @@ def render(fields: Fields, fmt: Format, limit: int = MAX_WEIGHTED_LENGTH) -> Ren
     if length <= limit:
         return Rendered(full, length, ())
 
-    def fits(candidate: Fields) -> int | None:
-        size = weighted_length(fill(fmt.template, candidate))
-        return size if size <= limit else None
+    measured = {full: length}
+
+    def size(candidate: Fields) -> int:
+        text = fill(fmt.template, candidate)
+        if text not in measured:
+            measured[text] = weighted_length(text)
+        return measured[text]
 
     tags = fields.hashtags
     for keep in range(len(tags), -1, -1):
         trial = replace(fields, hashtags=tags[:keep])
         dropped = ("hashtags",) if keep < len(tags) else ()
-        shortened = _shorten_summary_then_title(trial, fits, by_grapheme=keep == 0)
+        shortened = _shorten_summary_then_title(trial, size, limit, by_grapheme=keep == 0)
         if shortened is not None:
             best, what = shortened
-            text = fill(fmt.template, best)
-            return Rendered(text, weighted_length(text), (*what, *dropped))
-    bare = fill(
-        fmt.template, replace(fields, summary="", title=_first_grapheme(fields.title), hashtags=())
-    )
-    raise DoesNotFit(
-        "title",
-        weighted_length(bare),
-        f"is {length}/{limit} and cannot be shortened enough: even with no summary, no hashtags "
-        f"and a one-letter title it is {weighted_length(bare)}/{limit}; shorten the source or "
-        "the URL",
-    )
+            return Rendered(fill(fmt.template, best), size(best), (*what, *dropped))
+    # The searches above measure cut after cut and, where a cut changes what counts as a URL,
+    # can miss a fit; the shortest form is the guarantee check_fits relies on.
+    shortest = _shortest(fields, fmt)
+    least = weighted_length(shortest)
+    _refuse_if_too_long(length, least, limit)
+    return Rendered(shortest, least, ("summary", "title", "hashtags"))
 
 
 def _shorten_summary_then_title(
-    fields: Fields, fits: Callable[[Fields], int | None], *, by_grapheme: bool
+    fields: Fields, size: Callable[[Fields], int], limit: int, *, by_grapheme: bool
 ) -> tuple[Fields, tuple[str, ...]] | None:
-    if fits(fields) is not None:
+    if size(fields) <= limit:
         return fields, ()
-    summary = _longest(fields.summary, lambda s: fits(replace(fields, summary=s)) is not None)
+    summary = _longest(fields.summary, lambda s: size(replace(fields, summary=s)), limit)
     if summary is not None:
         return replace(fields, summary=summary), ("summary",)
     no_summary = replace(fields, summary="")
-    if fits(no_summary) is not None:
+    if size(no_summary) <= limit:
         return no_summary, ("summary",)
     title = _longest(
-        fields.title,
-        lambda t: fits(replace(no_summary, title=t)) is not None,
-        by_grapheme=by_grapheme,
+        fields.title, lambda t: size(replace(no_summary, title=t)), limit, by_grapheme=by_grapheme
     )
     if title is not None:
         return replace(no_summary, title=title), ("summary", "title")
     return None
 
 
-def _longest(value: str, fits: Callable[[str], bool], *, by_grapheme: bool = False) -> str | None:
-    """The longest shortening of ``value`` (ending in "…") that fits, or None.
+def _longest(
+    value: str, size: Callable[[str], int], limit: int, *, by_grapheme: bool = False
+) -> str | None:
+    """The longest shortening of ``value`` (ending in "…") with ``size`` at most ``limit``.
 
-    Binary search over the cut points: the length is monotonic in the cut except where a cut
-    turns a URL into plain text, and every answer is checked, so it always fits.
+    ``size(v)`` is the weighted length of the whole post with ``v`` in place. It is the rest of
+    the post plus the field itself, so one pass over the field's prefixes (bot.text.
+    prefix_lengths) estimates every cut; the chosen cut is then measured for real, and only if
+    the estimate was off (a URL or emoji joining the field to its neighbours) does a binary
+    search measure cut after cut.
     """
-    value = value.strip()
+    value = unicodedata.normalize("NFC", value.strip())
     cuts = list(_word_cuts(value))
-    if by_grapheme and not any(fits(_cut(value, end)) for end in cuts[:1]):
+    if by_grapheme and not (cuts and size(_cut(value, cuts[0])) <= limit):
         cuts = list(_grapheme_cuts(value))
+    if not cuts:
+        return None
+    prefix = prefix_lengths(value)
+    rest = size(value) - prefix[-1]
+    ellipsis = weighted_length(ELLIPSIS)
+    for end in reversed(cuts):
+        kept = len(value[:end].rstrip(_TRAILING))
+        if rest + prefix[kept] + ellipsis <= limit:
+            if size(_cut(value, end)) <= limit:
+                return _cut(value, end)
+            break
     low, high, best = 0, len(cuts) - 1, None
     while low <= high:
         middle = (low + high) // 2
         candidate = _cut(value, cuts[middle])
-        if fits(candidate):
+        if size(candidate) <= limit:
             best, low = candidate, middle + 1
         else:
             high = middle - 1
@@ -170,10 +223,9 @@ def _cut(value: str, end: int) -> str:
 
 def _word_cuts(value: str) -> Iterator[int]:
     """Ends of each word but the last, shortest first (whitespace never splits a grapheme)."""
-    for index in range(1, len(value)):
-        word_ends = value[index].isspace() and not value[index - 1].isspace()
-        if word_ends and value[:index].rstrip(_TRAILING):
-            yield index
+    for space in _WORD_END.finditer(value):
+        if value[: space.start()].rstrip(_TRAILING):
+            yield space.start()
 
 
 def _grapheme_cuts(value: str) -> Iterator[int]:
@@ -185,6 +237,7 @@ def _grapheme_cuts(value: str) -> Iterator[int]:
 
 
 def _first_grapheme(value: str) -> str:
+    """The first grapheme and "…", or ``value`` itself if it is one grapheme or less."""
     value = value.strip()
-    cuts = list(_grapheme_cuts(value))
-    return _cut(value, cuts[0]) if cuts else value
+    first = next(_grapheme_cuts(value), None)
+    return value if first is None else _cut(value, first)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config, check_hashtags
 from bot.errors import InvalidFile, Problem
-from bot.formatting import DoesNotFit, Fields, Rendered, hashtags_for, render
+from bot.formatting import DoesNotFit, Fields, Rendered, check_fits, hashtags_for, render
 from bot.loading import read_yaml_mapping
 from bot.text import MAX_WEIGHTED_LENGTH, has_invalid_characters, weighted_length
 
@@ -75,6 +75,22 @@ class Queue:
         self.invalid_files.add(problem.path)
 
 
+def _fields(post: Post, config: Config) -> Fields:
+    hashtags = hashtags_for(post.hashtags, config.format.hashtags)
+    return Fields(post.title, post.source, post.summary, post.url, hashtags)
+
+
+def check_post_fits(post: Post, config: Config) -> None:
+    """Raise DoesNotFit unless every part of the post can be published (cheaper than
+    render_post: it does not look for the best shortening)."""
+    if post.text is None:
+        check_fits(_fields(post, config), config.format)
+    else:
+        _verbatim(post.text, "text", "text")
+    for number, part in enumerate(post.thread, start=2):
+        _verbatim(part, "thread", f"thread part {number}")
+
+
 def render_post(post: Post, config: Config) -> list[Rendered]:
     """Every part of the post as it will be published: the first post, then its thread.
 
@@ -84,14 +100,7 @@ def render_post(post: Post, config: Config) -> list[Rendered]:
     if post.text is not None:
         first = _verbatim(post.text, "text", "text")
     else:
-        fields = Fields(
-            post.title,
-            post.source,
-            post.summary,
-            post.url,
-            hashtags_for(post.hashtags, config.format.hashtags),
-        )
-        first = render(fields, config.format)
+        first = render(_fields(post, config), config.format)
     thread = [
         _verbatim(part, "thread", f"thread part {number}")
         for number, part in enumerate(post.thread, start=2)
@@ -120,30 +129,26 @@ def load_queue(config: Config) -> Queue:
             Problem(config.shown(root), None, "queue folder not found; create it (mkdir queue)")
         )
         return queue
-    by_id: dict[str, Path] = {}
+    paths_by_id: dict[str, list[Path]] = {}
     for path in _post_files(root, config, queue):
         post_id = path.relative_to(root).with_suffix("").as_posix()
-        if post_id in by_id:
-            for clash in (by_id[post_id], path):
+        paths_by_id.setdefault(post_id, []).append(path)
+    for post_id, paths in sorted(paths_by_id.items()):
+        if len(paths) > 1:  # a.yaml and a.yml: which one is meant is not ours to guess
+            names = " and ".join(path.name for path in paths)
+            for path in paths:
                 queue.add_problem(
                     Problem(
-                        config.shown(clash),
+                        config.shown(path),
                         None,
-                        f"id '{post_id}' is used by both {by_id[post_id].name} and {path.name}; "
-                        "rename or remove one of them",
+                        f"id '{post_id}' is used by both {names}; rename or remove one of them",
                     )
                 )
             continue
-        by_id[post_id] = path
-    clashing = {problem.path for problem in queue.problems}
-    for post_id, path in sorted(by_id.items()):
-        if config.shown(path) in clashing:
-            continue
         try:
-            queue.posts.append(load_post(path, post_id, config))
+            queue.posts.append(load_post(paths[0], post_id, config))
         except InvalidFile as error:
             queue.add_problem(error.problem)
-    queue.posts = [post for post in queue.posts if config.shown(post.file) not in clashing]
     return queue
 
 
@@ -273,7 +278,7 @@ def load_post(path: Path, post_id: str, config: Config) -> Post:
         allow_repeat=flag("allow_repeat"),
     )
     try:
-        render_post(post, config)
+        check_post_fits(post, config)
     except DoesNotFit as error:
         raise fail(error.field, f"does not fit on X: {error}") from None
     return post

@@ -15,7 +15,9 @@ from bot.text import (
     extract_urls,
     extract_urls_with_indices,
     parse_text,
+    prefix_lengths,
     weighted_length,
+    weighted_length_at_most,
 )
 from tests.conftest import REFERENCE, REPO
 
@@ -160,6 +162,28 @@ def test_every_url_counts_23_whatever_its_length() -> None:
     long_url = "https://example.org/" + "a" * 500
     assert weighted_length(long_url) == 23
     assert weighted_length("a.co b.co") == 23 + 1 + 23
+
+
+@pytest.mark.parametrize("case", LENGTH_CASES, ids=[case["id"] for case in LENGTH_CASES])
+def test_upper_bound_is_never_below_the_length(case: dict[str, Any]) -> None:
+    config = V2 if case["config"] == "v2" else V3
+    assert weighted_length_at_most(case["text"], config) >= case["weightedLength"]
+
+
+def test_upper_bound_with_urls_shorter_than_23() -> None:
+    assert weighted_length("a.co b.co") == 47
+    assert weighted_length_at_most("a.co b.co") >= 47
+
+
+@pytest.mark.parametrize(
+    "text", ["abc def", "سلام 🧑‍💻 see https://a.org/x, ok 日本", "x.org (y.org/a_(b)) é", ""]
+)
+def test_prefix_lengths_are_exact_at_word_boundaries(text: str) -> None:
+    prefixes = prefix_lengths(text)
+    assert len(prefixes) == len(text) + 1
+    for index in range(len(text) + 1):
+        if index == len(text) or text[index] == " ":
+            assert prefixes[index] == weighted_length(text[:index]), index
 
 
 def test_invalid_characters_make_a_text_invalid() -> None:
