@@ -149,7 +149,7 @@ def _describe(post: Post, config: Config) -> str:
     for label, moment in (
         ("at", post.publish_at),
         ("not before", post.not_before),
-        ("not after", post.expires),
+        ("until", post.expires),
     ):
         if moment is not None:
             facts.append(f"{label} {moment.astimezone(zone):%Y-%m-%d %H:%M %Z}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ POST_KEYS = (
     "not_before", "expires", "priority", "thread", "image", "allow_repeat",
 )  # fmt: skip
 SUFFIXES = (".yaml", ".yml")
+_SPACE = re.compile(r"\s")
 MAX_ALT_TEXT = 1000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 # Longer fields are certainly mistakes, and measuring them would only waste time.
@@ -212,7 +214,9 @@ def load_post(path: Path, post_id: str, config: Config) -> Post:
         if not isinstance(value, str):
             raise fail(key, f"{key} must be text, not {value!r}; put it in quotes")
         if len(value) > MAX_FIELD_CHARACTERS:
-            raise fail(key, f"{key} is {len(value):,} characters; a post is at most 280")
+            raise fail(
+                key, f"{key} is {len(value):,} characters; a post is at most 280: shorten it"
+            )
         if has_invalid_characters(value):
             raise fail(
                 key, f"{key} holds a character X refuses (U+FFFE, U+FEFF or U+FFFF); remove it"
@@ -221,17 +225,7 @@ def load_post(path: Path, post_id: str, config: Config) -> Post:
 
     text = text_field("text") if "text" in data else None
     title, url = text_field("title"), text_field("url").strip()
-    if text is None:
-        for key, value in (("title", title), ("url", url)):
-            if not value.strip():
-                raise fail(
-                    key if key in data else None,
-                    f"'{key}' is required (or give the whole post as 'text:'); add {key}: ...",
-                )
-    if url:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
-            raise fail("url", f"url {url!r} is not a web address; it must start with https://")
+    _check_content(data, text, title, url, fail)
 
     hashtags = check_hashtags(data.get("hashtags"))
     if isinstance(hashtags, str):
@@ -282,6 +276,23 @@ def load_post(path: Path, post_id: str, config: Config) -> Post:
     except DoesNotFit as error:
         raise fail(error.field, f"does not fit on X: {error}") from None
     return post
+
+
+def _check_content(data: dict[str, Any], text: str | None, title: str, url: str, fail: Any) -> None:
+    """A post is either a literal ``text`` or a title with a web address."""
+    if text is not None and not text.strip():
+        raise fail("text", "text is empty; write the post there, or use title: and url: instead")
+    if text is None:
+        for key, value in (("title", title), ("url", url)):
+            if not value.strip():
+                raise fail(
+                    key if key in data else None,
+                    f"'{key}' is required (or give the whole post as 'text:'); add {key}: ...",
+                )
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or _SPACE.search(url):
+            raise fail("url", f"url {url!r} is not a web address; it must start with https://")
 
 
 def _timing(

@@ -330,9 +330,9 @@ def _emoji_table() -> _EmojiTable:
     for sequence in sequences:
         lengths.setdefault(sequence[0], set()).add(len(sequence))
     ordered = {char: tuple(sorted(sizes, reverse=True)) for char, sizes in lengths.items()}
-    # Nine ranges that also hold some symbols that start no emoji: the regex engine tests a
-    # character against each range in turn, and the 147 exact ranges made the scan 40 times
-    # slower than the false candidates cost (one dictionary look-up each).
+    # Nine ranges that also hold some symbols that start no emoji (each costs one dictionary
+    # look-up below). The regex engine tests a character against each range in turn: the 147
+    # exact ranges made `check` on the 5,000-post benchmark take 4.4 s instead of 2.8 s.
     ranges: list[list[int]] = []
     for code in sorted(ord(char) for char in lengths if not char.isascii()):
         if ranges and code - ranges[-1][1] <= 256:
@@ -432,11 +432,7 @@ def prefix_lengths(text: str, config: TextConfig = V3) -> list[int]:
     scaled = [0]
     position = 0
     for start, end, weight in [*_entities(text, config), (len(text), len(text), 0)]:
-        plain = text[position:start]
-        if plain.isascii() and config.weight_classes[0].covers_ascii:
-            weights = [config.weight_classes[0].weight] * len(plain)
-        else:
-            weights = list(map(config.char_weights.__getitem__, plain))
+        weights = map(config.char_weights.__getitem__, text[position:start])
         scaled += list(accumulate(weights, initial=scaled[-1]))[1:]
         scaled.extend([scaled[-1] + weight] * (end - start))
         position = end

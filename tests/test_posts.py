@@ -176,6 +176,15 @@ def test_one_bad_file_does_not_stop_the_others(deployment: Deployment) -> None:
             "title: 2019\nurl: https://e.org\n",
             "queue/p.yaml:1: title must be text, not 2019; put it in quotes",
         ),
+        ('text: ""\n', "queue/p.yaml:1: text is empty; write the post there"),
+        (
+            'title: T\nurl: "https://e.org/a\\nb"\n',
+            "queue/p.yaml:2: url 'https://e.org/a\\nb' is not a web address",
+        ),
+        (
+            "title: " + "t" * 5001 + "\nurl: https://e.org\n",
+            "queue/p.yaml:1: title is 5,001 characters; a post is at most 280: shorten it",
+        ),
         (
             VALID + "priority: high\n",
             "queue/p.yaml:4: priority must be a whole number like 0 or 5, not 'high'",
