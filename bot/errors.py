@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Problem:
     """One thing wrong with one file, printed as ``PATH:LINE: message``."""
 
@@ -36,7 +36,3 @@ class ConfigError(BotError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(map(str, problems)))
         self.problems = problems
-
-
-class UsageError(BotError):
-    """The command line asks for something that cannot be done."""

@@ -49,10 +49,9 @@ class Rendered:
 class DoesNotFit(ValueError):
     """Even shortened as far as the rules allow, the post is longer than X accepts."""
 
-    def __init__(self, field: str, length: int, reason: str) -> None:
+    def __init__(self, field: str, reason: str) -> None:
         super().__init__(reason)
         self.field = field  # the post's field to change
-        self.length = length
 
 
 def fill(template: str, fields: Fields) -> str:
@@ -124,7 +123,6 @@ def _refuse_if_too_long(length: int, least: int, limit: int) -> None:
     if least > limit:
         raise DoesNotFit(
             "title",
-            least,
             f"is {length}/{limit} and cannot be shortened enough: even with no summary, no "
             f"hashtags and a one-letter title it is {least}/{limit}; shorten the source or the URL",
         )

@@ -115,7 +115,6 @@ def _verbatim(text: str, field: str, what: str) -> Rendered:
     if length > MAX_WEIGHTED_LENGTH:
         raise DoesNotFit(
             field,
-            length,
             f"{what} is {length}/{MAX_WEIGHTED_LENGTH}; it is sent as written, "
             f"so cut it by {length - MAX_WEIGHTED_LENGTH}",
         )
