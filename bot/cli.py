@@ -8,23 +8,42 @@ at all (usage, config).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import textwrap
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.publisher import Credentials, Publisher
 
 from bot.config import Config, load_config
 from bot.errors import BotError, ConfigError, Problem
 from bot.formatting import DoesNotFit
+from bot.ledger import LEDGER_FILE, Ledger, Record
 from bot.posts import Post, Queue, load_queue, render_post
+from bot.schedule import History, next_slot, plan
 from bot.text import MAX_WEIGHTED_LENGTH
 
 OK, NEEDS_A_PERSON, CANNOT_RUN = 0, 1, 2
 
 log = logging.getLogger("bot")
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: -v is accepted after the command too (`interlink-bot run -v`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="the settings file (default: ROOT/config/bot.yaml)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
+    )
     commands.add_parser(
         "check", help="validate the config and every queue file, offline"
     ).set_defaults(handler=check)
@@ -50,19 +71,71 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("ids", nargs="*", metavar="ID", help="post ids (default: all)")
     preview.set_defaults(handler=preview_posts)
+
+    run = commands.add_parser("run", help="the cron job: publish what is due now, then exit")
+    run.add_argument("--now", type=_moment_argument, help="act as if it were this time")
+    run.add_argument(
+        "--dry-run", action="store_true", help="do everything but send; record nothing"
+    )
+    run.set_defaults(handler=run_once)
+
+    plan = commands.add_parser("plan", help="which post goes out when, without network")
+    plan.add_argument("--days", type=int, default=7, help="how far ahead (default 7)")
+    plan.add_argument("--now", type=_moment_argument, help="plan from this time")
+    plan.set_defaults(handler=show_plan)
+
+    history = commands.add_parser("log", help="publish history, newest first")
+    history.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    history.add_argument("--post", metavar="ID", help="only this post")
+    history.add_argument("--json", action="store_true", help="one JSON object a line")
+    history.set_defaults(handler=show_log)
+
+    commands.add_parser("status", help="queue, schedule, last results").set_defaults(
+        handler=show_status
+    )
+    pause = commands.add_parser("pause", help="emergency stop: run publishes nothing")
+    pause.add_argument("--reason", default="", help="shown by status and run")
+    pause.set_defaults(handler=pause_runs)
+    commands.add_parser("resume", help="undo pause").set_defaults(handler=resume_runs)
+    retry = commands.add_parser("retry", help="put a post that failed for good back in line")
+    retry.add_argument("id", metavar="ID")
+    retry.set_defaults(handler=retry_post)
+
+    sandbox = commands.add_parser("sandbox", help="serve a local stand-in for the X API")
+    sandbox.add_argument("--port", type=int, default=8099, help="default 8099")
+    sandbox.set_defaults(handler=serve_sandbox, needs_config=False)
     return parser
+
+
+def _moment_argument(text: str) -> str:
+    """Checked for form here; read in the config's time zone once that is known."""
+    try:
+        datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time; write ISO 8601, e.g. 2026-03-29T08:05Z or '2026-03-29 09:05'"
+        ) from None
+    return text.strip()
+
+
+def _now(args: argparse.Namespace, config: Config) -> datetime:
+    """--now (no offset: the config's time zone), else the clock: the only clock reading."""
+    if getattr(args, "now", None):
+        moment = datetime.fromisoformat(args.now)
+        return moment if moment.tzinfo else moment.replace(tzinfo=config.timezone)
+    return datetime.now(UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    root = args.root or Path(os.environ.get("BOT_ROOT") or Path.cwd())
+    root = (args.root or Path(os.environ.get("BOT_ROOT") or Path.cwd())).resolve()
+    secrets = _Secrets(root)
+    _log_to_stderr(verbose=args.verbose, secrets=secrets)
+    args.secrets = secrets
     try:
+        if not getattr(args, "needs_config", True):
+            return int(args.handler(None, args))
         config = load_config(root, args.config)
         status: int = args.handler(config, args)
     except ConfigError as error:
@@ -172,3 +245,261 @@ def _describe(post: Post, config: Config) -> str:
 
 def _problem_order(problem: Problem) -> tuple[str, int]:
     return (problem.path, problem.line or 0)
+
+
+# --- credentials and logging -------------------------------------------------------------------
+
+CREDENTIAL_NAMES = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+
+
+class _Secrets:
+    """The credentials, from the environment or ROOT/.env (which never overrides the
+    environment), read once and only when asked for."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._values: dict[str, str] | None = None
+
+    def values(self) -> dict[str, str]:
+        if self._values is None:
+            from dotenv import dotenv_values  # noqa: PLC0415 - only commands that send need it
+
+            env_file = self.root / ".env"
+            from_file = dotenv_values(env_file) if env_file.is_file() else {}
+            names = (*CREDENTIAL_NAMES, "X_API_BASE_URL")
+            self._values = {
+                name: value
+                for name in names
+                if (value := os.environ.get(name) or from_file.get(name) or "")
+            }
+        return self._values
+
+    def credentials(self) -> Credentials | None:
+        values = self.values()
+        if not all(values.get(name) for name in CREDENTIAL_NAMES):
+            return None
+        from bot.publisher import Credentials  # noqa: PLC0415
+
+        return Credentials(*(values[name] for name in CREDENTIAL_NAMES))
+
+    def redact(self, text: str) -> str:
+        if self._values is None:
+            return text
+        for name in CREDENTIAL_NAMES:
+            value = self._values.get(name)
+            if value:
+                text = text.replace(value, "****")
+        return text
+
+
+class _Redacting(logging.Filter):
+    def __init__(self, secrets: _Secrets) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.secrets.redact(message)
+        if redacted != message or record.exc_info:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _log_to_stderr(*, verbose: bool, secrets: _Secrets) -> None:
+    """Warnings always, the bot's own debug lines with -v; never a credential. Other
+    libraries' debug output (requests-oauthlib logs signed headers) stays off."""
+    logger = logging.getLogger("bot")
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_Redacting(secrets))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+def _say(args: argparse.Namespace, line: str, *, problem: bool = False) -> None:
+    print(args.secrets.redact(line), file=sys.stderr if problem else sys.stdout)
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+
+def run_once(config: Config, args: argparse.Namespace) -> int:
+    from bot.runner import run  # noqa: PLC0415 - the run's own imports stay off other commands
+
+    secrets: _Secrets = args.secrets
+    report = run(
+        config,
+        _now(args, config),
+        dry_run=args.dry_run,
+        credentials=secrets.credentials(),
+        connect=_connect(secrets),
+    )
+    for line in report.done:
+        _say(args, line)
+    for line in report.problems:
+        _say(args, line, problem=True)
+    return NEEDS_A_PERSON if report.needs_a_person else OK
+
+
+def _connect(secrets: _Secrets) -> Callable[[Credentials], Publisher]:
+    base_url = secrets.values().get("X_API_BASE_URL")
+
+    def connect(credentials: Credentials) -> Publisher:
+        from bot.publisher import Publisher  # noqa: PLC0415 - tweepy only when sending
+
+        return Publisher(credentials, base_url=base_url)
+
+    return connect
+
+
+@contextmanager
+def _ledger(config: Config) -> Iterator[Ledger | None]:
+    """The ledger if there is one: read-only commands never create state/."""
+    if not (config.paths.state / LEDGER_FILE).exists():
+        yield None
+        return
+    ledger = Ledger.open(config.paths.state)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def _records(config: Config) -> list[Record]:
+    with _ledger(config) as ledger:
+        return ledger.records() if ledger else []
+
+
+def show_plan(config: Config, args: argparse.Namespace) -> int:
+    queue = load_queue(config)
+    now = _now(args, config)
+    history = History(_records(config), config)
+    zone = config.timezone
+    entries = plan(queue.posts, history, now, config, days=args.days)
+    for entry in entries:
+        kind = "slot" if entry.slot else "at  "
+        print(f"{entry.at.astimezone(zone):%a %Y-%m-%d %H:%M %Z}  {kind}  {entry.post.id}")
+    if not entries:
+        print(f"nothing to publish in the next {args.days} days")
+    for problem in queue.problems:
+        print(problem, file=sys.stderr)
+    return NEEDS_A_PERSON if queue.problems else OK
+
+
+def show_log(config: Config, args: argparse.Namespace) -> int:
+    records = [r for r in _records(config) if args.post in (None, r.post_id)][: args.limit]
+    for record in records:
+        if args.json:
+            print(json.dumps(_log_entry(record), ensure_ascii=False))
+            continue
+        where = f"{record.post_id}" + (f" part {record.part}" if record.part else "")
+        outcome = record.tweet_url or record.error or ""
+        print(
+            f"{record.at:%Y-%m-%d %H:%M:%S}Z  {record.status:<9}  {where}  "
+            f"(attempts: {record.attempts})  {outcome}".rstrip()
+        )
+    if not records and not args.json:
+        print("nothing published yet")
+    return OK
+
+
+def _log_entry(record: Record) -> dict[str, object]:
+    """SPEC "log --json fields"."""
+    return {
+        "post_id": record.post_id,
+        "part": record.part,
+        "status": record.status,
+        "tweet_id": record.tweet_id,
+        "tweet_url": record.tweet_url,
+        "text": record.text,
+        "attempts": record.attempts,
+        "error": record.error,
+        "at": record.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def show_status(config: Config, args: argparse.Namespace) -> int:
+    queue = load_queue(config)
+    now = _now(args, config)
+    records = _records(config)
+    history = History(records, config)
+    zone = config.timezone
+    published = {r.post_id for r in records if r.part == 0 and r.status == "published"}
+    expired = [p for p in queue.posts if p.expires and p.expires <= now and p.id not in published]
+    approved = [p for p in queue.posts if p.approved and p.id not in published and p not in expired]
+    successes = [r for r in records if r.status == "published"]
+    errors = [r for r in records if r.error]
+    paused = None
+    with _ledger(config) as ledger:
+        paused = ledger.paused() if ledger else None
+    upcoming = next_slot(now, config)
+    today = history.published_on(now.astimezone(zone).date())
+    drafts = sum(1 for post in queue.posts if not post.approved)
+    lines = [
+        f"queue: {len(approved)} approved, {drafts} drafts, {len(queue.invalid_files)} invalid, "
+        f"{len(published)} published, {len(expired)} expired",
+        "next slot: "
+        + (f"{upcoming.astimezone(zone):%a %Y-%m-%d %H:%M %Z}" if upcoming else "none"),
+        f"today: {today} of {config.schedule.max_per_day} posts",
+        "last success: "
+        + (f"{successes[0].at:%Y-%m-%d %H:%M}Z {successes[0].post_id}" if successes else "none"),
+        "last error: "
+        + (
+            f"{errors[0].at:%Y-%m-%d %H:%M}Z {errors[0].post_id}: {errors[0].error}"
+            if errors
+            else "none"
+        ),
+        "credentials: "
+        + ("set" if args.secrets.credentials() else "NOT SET (see README: credentials)"),
+        "paused: " + (f"yes, since {paused[0]:%Y-%m-%d %H:%M}Z: {paused[1]}" if paused else "no"),
+    ]
+    for line in lines:
+        _say(args, line)
+    return OK
+
+
+def pause_runs(config: Config, args: argparse.Namespace) -> int:
+    ledger = Ledger.open(config.paths.state)
+    try:
+        ledger.pause(args.reason, _now(args, config))
+    finally:
+        ledger.close()
+    print("paused: `run` publishes nothing until `interlink-bot resume`")
+    return OK
+
+
+def resume_runs(config: Config, _: argparse.Namespace) -> int:
+    with _ledger(config) as ledger:
+        resumed = ledger.resume() if ledger else False
+    print("resumed: the next run publishes what is due" if resumed else "was not paused")
+    return OK
+
+
+def retry_post(config: Config, args: argparse.Namespace) -> int:
+    with _ledger(config) as ledger:
+        ok = ledger.retry(args.id, _now(args, config)) if ledger else False
+    if not ok:
+        print(
+            f"interlink-bot: '{args.id}' has not failed for good; nothing to retry", file=sys.stderr
+        )
+        return NEEDS_A_PERSON
+    print(f"{args.id} is back in line for the next run")
+    return OK
+
+
+def serve_sandbox(_: Config | None, args: argparse.Namespace) -> int:
+    from bot.sandbox import Sandbox  # noqa: PLC0415
+
+    server = Sandbox(args.port)
+    print(f"sandbox: a stand-in for X at {server.base_url} (page: {server.base_url}/)", flush=True)
+    print(f"  X_API_BASE_URL={server.base_url} interlink-bot run   # to publish to it", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return OK

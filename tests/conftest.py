@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.publisher import Credentials, Publisher
+from bot.sandbox import OAuthKeys, Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = Path(
@@ -69,3 +72,71 @@ def reference() -> Path:
     if not (REFERENCE / "weighted_length_cases.json").is_file():
         pytest.fail(f"twitter-text reference not found at {REFERENCE}; set TWITTER_TEXT_REFERENCE")
     return REFERENCE
+
+
+# --- X emulator ------------------------------------------------------------------------------
+
+KEYS = OAuthKeys(
+    api_key="test-consumer-key-7Hq",
+    api_secret="test-consumer-secret-p2Z",
+    access_token="1234-test-access-token-Xw9",
+    access_token_secret="test-token-secret-Lm4",
+)
+CREDENTIALS = Credentials(
+    KEYS.api_key, KEYS.api_secret, KEYS.access_token, KEYS.access_token_secret
+)
+SECRET_VALUES = CREDENTIALS.values()
+
+
+@pytest.fixture
+def emulator() -> Iterator[Sandbox]:
+    """A local X that checks every request's OAuth 1.0a signature against KEYS."""
+    server = Sandbox(0, KEYS)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.stop()
+    thread.join(timeout=5)
+
+
+class Sleeps(list[float]):
+    """An injected sleep: remembers how long it was asked to wait, and returns at once."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def connect(emulator: Sandbox, sleeps: Sleeps) -> Callable[[Credentials], Publisher]:
+    def make(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=emulator.base_url, timeout=2.0, sleep=sleeps)
+
+    return make
+
+
+def posts_on(emulator: Sandbox) -> list[dict[str, object]]:
+    with emulator.state.lock:
+        return list(emulator.state.posts)
+
+
+def tweet_requests(emulator: Sandbox) -> int:
+    with emulator.state.lock:
+        return sum(1 for request in emulator.state.requests if request["path"] == "/2/tweets")
+
+
+def environment(emulator: Sandbox, root: Path) -> dict[str, str]:
+    """For a subprocess: the credentials, the emulator's address, and nothing else of ours."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "BOT_ROOT": str(root),
+        "X_API_KEY": KEYS.api_key,
+        "X_API_SECRET": KEYS.api_secret,
+        "X_ACCESS_TOKEN": KEYS.access_token,
+        "X_ACCESS_TOKEN_SECRET": KEYS.access_token_secret,
+        "X_API_BASE_URL": emulator.base_url,
+    }

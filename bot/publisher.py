@@ -1,0 +1,209 @@
+"""Sending posts to X: tweepy's ``Client.create_tweet`` with OAuth 1.0a, retried with tenacity.
+
+The facts this rests on are in ../shared/X-API-NOTES.md:
+
+- tweepy hard-codes https://api.twitter.com and sets no timeout (tweepy issue #2024). An
+  ``HTTPAdapter`` mounted on the client's session sends every request to ``X_API_BASE_URL``
+  when it is set, and gives every request a timeout. requests signs OAuth 1.0a before the
+  adapter runs, so the signature still covers X's own URL, as a stand-in for X expects.
+- ``wait_on_rate_limit`` sleeps 15 minutes, or loops without bound when the reset header is
+  missing; rate limits are handled here instead.
+- Retried: connection errors, timeouts, 5xx and 429 (waiting for ``x-rate-limit-reset``), with
+  exponential backoff and jitter, for about a minute in all. Not retried: 400, 401, 402, 403.
+
+This module is imported only when something will be sent: tweepy and requests take a while.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+import tenacity
+import tweepy
+from requests.adapters import HTTPAdapter
+
+from bot.errors import BotError
+
+log = logging.getLogger(__name__)
+
+X_API = "https://api.twitter.com"
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
+RETRY_BUDGET = 60.0  # seconds a run may spend waiting between attempts of one post
+MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """OAuth 1.0a user-context credentials. ``repr`` never shows the values."""
+
+    api_key: str
+    api_secret: str
+    access_token: str
+    access_token_secret: str
+
+    def __repr__(self) -> str:
+        return "Credentials(****)"
+
+    def values(self) -> tuple[str, ...]:
+        return (self.api_key, self.api_secret, self.access_token, self.access_token_secret)
+
+
+class PublishError(BotError):
+    """X did not publish the post. ``str()`` says what to do; it never holds a credential."""
+
+
+class Transient(PublishError):
+    """Worth trying again: the network, a timeout, X's 5xx, a rate limit."""
+
+
+class RateLimited(Transient):
+    def __init__(self, message: str, reset: datetime | None) -> None:
+        super().__init__(message)
+        self.reset = reset
+
+
+class AccountRefused(PublishError):
+    """X refused the account or the app (401, 402, 403 permissions): every later post would
+    fail the same way, so the run stops and the post stays in line."""
+
+
+class PostRefused(PublishError):
+    """X refused this post (400, or a 403 about the post): it is ``failed`` until `retry`."""
+
+
+class DuplicateContent(PostRefused):
+    """403: the account recently posted this exact text."""
+
+
+class _BaseUrlAdapter(HTTPAdapter):
+    def __init__(self, base_url: str | None, timeout: float | tuple[float, float]) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.base_url and request.url and request.url.startswith(X_API):
+            request.url = self.base_url + request.url[len(X_API) :]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+class _OverBudget(tenacity.stop.stop_base):
+    """Stop when the next wait would take the run past RETRY_BUDGET seconds of waiting: a
+    rate-limit reset further away than that leaves the post for the next run."""
+
+    def __call__(self, state: tenacity.RetryCallState) -> bool:
+        return state.idle_for + state.upcoming_sleep > RETRY_BUDGET
+
+
+class Publisher:
+    """Posts text to X. ``sleep`` and ``clock`` are injectable so tests never wait."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        base_url: str | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        on_attempt: Callable[[int], None] | None = None,
+    ) -> None:
+        self._client = tweepy.Client(
+            consumer_key=credentials.api_key,
+            consumer_secret=credentials.api_secret,
+            access_token=credentials.access_token,
+            access_token_secret=credentials.access_token_secret,
+        )
+        self._client.session.mount(X_API + "/", _BaseUrlAdapter(base_url, timeout))
+        self._sleep = sleep
+        self._clock = clock
+        self._timeout = timeout
+        self.on_attempt = on_attempt
+
+    def post(self, text: str, *, reply_to: str | None = None) -> str:
+        """Publish ``text`` (as a reply to ``reply_to``); the new post's id. Raises
+        PublishError when X does not publish it, after retrying what is worth retrying."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(Transient),
+            wait=self._wait,
+            stop=tenacity.stop_any(tenacity.stop_after_attempt(MAX_ATTEMPTS), _OverBudget()),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        return retrying(self._post_once, text, reply_to)
+
+    def _post_once(self, text: str, reply_to: str | None) -> str:
+        if self.on_attempt:
+            self.on_attempt(1)
+        try:
+            response = self._client.create_tweet(
+                text=text, in_reply_to_tweet_id=reply_to, user_auth=True
+            )
+        except tweepy.TweepyException as error:
+            raise self._explain(error) from None
+        except requests.Timeout:
+            raise Transient(f"X did not answer in time (timeout {self._timeout} s)") from None
+        except requests.RequestException as error:
+            raise Transient(f"could not reach X ({type(error).__name__})") from None
+        data = response.data if isinstance(response, tweepy.Response) else None
+        if not isinstance(data, dict) or "id" not in data:
+            raise Transient("X answered without the new post's id")
+        return str(data["id"])
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimited) and error.reset is not None:
+            return max(error.reset.timestamp() - self._clock(), 0.0) + 1.0
+        return float(tenacity.wait_random_exponential(multiplier=1, max=30)(state))
+
+    def _log_retry(self, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.info(
+            "attempt %d failed (%s); next in %.0f s",
+            state.attempt_number,
+            error,
+            state.upcoming_sleep,
+        )
+
+    @staticmethod
+    def _explain(error: tweepy.TweepyException) -> PublishError:
+        if not isinstance(error, tweepy.HTTPException):
+            return Transient(f"could not reach X ({type(error).__name__})")
+        status = error.response.status_code
+        detail = " ".join(error.api_messages) or error.response.reason or ""
+        if status == 429:
+            reset = getattr(error, "reset_time", None)
+            when = datetime.fromtimestamp(reset, UTC) if reset else None
+            at = f"; the limit resets at {when:%H:%M:%S} UTC" if when else ""
+            return RateLimited(f"X rate limit reached (429){at}", when)
+        if status >= 500:
+            return Transient(f"X is having trouble ({status}: {detail})")
+        if status == 401:
+            return AccountRefused(
+                "X refused the credentials (401 Unauthorized): check X_API_KEY, X_API_SECRET, "
+                "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET; regenerate them in the developer "
+                "portal if they were revoked"
+            )
+        if status == 402:
+            return AccountRefused(
+                "X refused: the account has no API credits left (402 CreditsDepleted); add "
+                "credits in the developer portal, then posts go out again"
+            )
+        if status == 403 and "duplicate" in detail.lower():
+            return DuplicateContent(f"X refused a duplicate of a recent post (403: {detail})")
+        if status == 403 and "permission" in detail.lower():
+            return AccountRefused(
+                "X refused: the app may not post (403: app permissions). In the developer "
+                "portal set the app's permissions to Read and Write, then regenerate the "
+                "access token and secret and put the new ones in .env"
+            )
+        return PostRefused(f"X rejected the post ({status}: {detail}); fix it, then run retry")

@@ -1,0 +1,250 @@
+"""One cron tick: `interlink-bot run` publishes what is due at ``now``, and nothing else.
+
+Order of work, under the run lock:
+1. paused? then nothing;
+2. unfinished work first: a part left ``pending`` by a run that was killed mid-request is sent
+   again with the same text (X's duplicate 403 then means the first attempt went out), and a
+   thread whose first post is out continues at its first unpublished part;
+3. then what the schedule says is due (bot.schedule.due).
+
+Every request is written to the ledger before it is made and completed after. Nothing here
+prints or reads the clock: the CLI passes ``now`` and shows the report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.config import Config
+from bot.ledger import FAILED, PENDING, PUBLISHED, Ledger, Record
+from bot.lock import LockHeld, RunLock
+from bot.posts import Post, load_queue, render_post
+from bot.schedule import History, due
+
+if TYPE_CHECKING:
+    from bot.publisher import Credentials, Publisher
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = "run.lock"
+_MAX_TURNS = 20  # posts that fail for good, each replaced by the next in the same run
+
+
+@dataclass
+class RunReport:
+    done: list[str] = field(default_factory=list)  # what happened, for stdout
+    problems: list[str] = field(default_factory=list)  # what needs a person, for stderr
+    requests: int = 0
+
+    @property
+    def needs_a_person(self) -> bool:
+        return bool(self.problems)
+
+
+class _StopRun(Exception):
+    """The account was refused, or X keeps failing: later posts would fare no better."""
+
+
+@dataclass
+class _Work:
+    post_id: str
+    parts: list[str]  # the text of every part
+    start: int  # the first part to send
+    url: str | None
+    slot: datetime | None
+    reply_to: str | None = None  # the id of the part before ``start``
+    pending: frozenset[int] = frozenset()  # parts whose last request has no known outcome
+
+
+def run(
+    config: Config,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    credentials: Credentials | None = None,
+    connect: Callable[[Credentials], Publisher] | None = None,
+) -> RunReport:
+    """Publish what is due at ``now``. ``connect`` makes the Publisher (tests inject sleep)."""
+    report = RunReport()
+    try:
+        with RunLock(config.paths.state / LOCK_FILE):
+            ledger = Ledger.open(config.paths.state)
+            try:
+                _Run(
+                    config=config,
+                    now=now,
+                    ledger=ledger,
+                    report=report,
+                    credentials=credentials,
+                    connect=connect,
+                ).go(dry_run=dry_run)
+            finally:
+                ledger.close()
+    except LockHeld:
+        report.done.append("another run is publishing; this one stops here")
+    return report
+
+
+class _Run:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        now: datetime,
+        ledger: Ledger,
+        report: RunReport,
+        credentials: Credentials | None,
+        connect: Callable[[Credentials], Publisher] | None,
+    ) -> None:
+        self.config, self.now, self.ledger, self.report = config, now, ledger, report
+        self.credentials, self.connect = credentials, connect
+        self.publisher: Publisher | None = None
+
+    def go(self, *, dry_run: bool) -> None:
+        paused = self.ledger.paused()
+        if paused:
+            at, reason = paused
+            self.report.done.append(
+                f"paused since {at:%Y-%m-%d %H:%M} UTC ({reason or 'no reason given'}): nothing "
+                "published; `interlink-bot resume` to continue"
+            )
+            return
+        queue = load_queue(self.config)
+        self.report.problems += [str(problem) for problem in queue.problems]
+        posts = {post.id: post for post in queue.posts}
+        unfinished = _unfinished(self.ledger.records(), posts, self.config)
+        if dry_run:
+            history = History(self.ledger.records(), self.config)
+            chosen = due(queue.posts, history, self.now, self.config)
+            for work in [*unfinished, *(self._fresh(item.post, item.slot) for item in chosen)]:
+                self._describe(work)
+            return
+        try:
+            for work in unfinished:
+                self._send(work)
+            for _ in range(_MAX_TURNS):
+                # A post that fails for good gives its turn to the next one (SPEC).
+                history = History(self.ledger.records(), self.config)
+                chosen = due(queue.posts, history, self.now, self.config)
+                sent = [self._send(self._fresh(item.post, item.slot)) for item in chosen]
+                if all(sent):
+                    break
+        except _StopRun:
+            pass
+
+    def _fresh(self, post: Post, slot: datetime | None) -> _Work:
+        parts = [rendered.text for rendered in render_post(post, self.config)]
+        return _Work(post.id, parts, 0, post.url or None, slot)
+
+    def _describe(self, work: _Work) -> None:
+        where = f"slot {work.slot:%Y-%m-%d %H:%M} UTC" if work.slot else "its publish_at"
+        for number in range(work.start, len(work.parts)):
+            self.report.done.append(
+                f"would publish {work.post_id} part {number} ({where}): {work.parts[number]}"
+            )
+
+    def _connected(self) -> Publisher:
+        if self.publisher is None:
+            if self.credentials is None:
+                self.report.problems.append(
+                    "X credentials are not set: put X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN "
+                    "and X_ACCESS_TOKEN_SECRET in .env (see README: credentials)"
+                )
+                raise _StopRun
+            if self.connect is not None:
+                self.publisher = self.connect(self.credentials)
+            else:
+                from bot.publisher import Publisher  # noqa: PLC0415 - tweepy only when sending
+
+                self.publisher = Publisher(self.credentials)
+        return self.publisher
+
+    def _send(self, work: _Work) -> bool:
+        """Send the parts from ``work.start``; False if the post failed for good."""
+        from bot.publisher import (  # noqa: PLC0415 - loaded with the publisher
+            AccountRefused,
+            DuplicateContent,
+            PostRefused,
+            PublishError,
+        )
+
+        publisher = self._connected()
+        ledger, now, report = self.ledger, self.now, self.report
+        reply_to = work.reply_to
+        for number in range(work.start, len(work.parts)):
+            ledger.begin(
+                work.post_id,
+                number,
+                work.parts[number],
+                now,
+                url=work.url if number == 0 else None,
+                slot=work.slot if number == 0 else None,
+            )
+
+            def count(_: int, number: int = number) -> None:
+                report.requests += 1
+                ledger.count_attempt(work.post_id, number, now)
+
+            publisher.on_attempt = count
+            try:
+                tweet_id: str | None = publisher.post(work.parts[number], reply_to=reply_to)
+            except DuplicateContent as error:
+                if number not in work.pending:
+                    ledger.failed(work.post_id, number, str(error), now, for_good=True)
+                    report.problems.append(f"{work.post_id}: {error}; change the text, then retry")
+                    return False
+                # The earlier request, whose answer never came, had published it.
+                tweet_id = None
+            except AccountRefused as error:
+                ledger.failed(work.post_id, number, str(error), now, for_good=False)
+                report.problems.append(str(error))
+                raise _StopRun from None
+            except PostRefused as error:
+                ledger.failed(work.post_id, number, str(error), now, for_good=True)
+                report.problems.append(f"{work.post_id}: {error}")
+                return False
+            except PublishError as error:
+                ledger.failed(work.post_id, number, str(error), now, for_good=False)
+                report.done.append(f"{work.post_id}: {error}; it will be tried on the next run")
+                raise _StopRun from None
+            ledger.published(work.post_id, number, tweet_id, now)
+            part = f" part {number}" if len(work.parts) > 1 else ""
+            link = f": https://x.com/i/web/status/{tweet_id}" if tweet_id else " (sent earlier)"
+            report.done.append(f"published {work.post_id}{part}{link}")
+            reply_to = tweet_id
+        return True
+
+
+def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -> list[_Work]:
+    """Posts with a part left pending by a killed run, or a thread that stopped part-way.
+
+    Parts already in the ledger are sent with the text recorded there: a resend must be the
+    same text for X to recognise it as a duplicate.
+    """
+    by_post: dict[str, dict[int, Record]] = {}
+    for record in records:
+        by_post.setdefault(record.post_id, {})[record.part] = record
+    work = []
+    for post_id, parts in sorted(by_post.items()):
+        first = parts.get(0)
+        statuses = {record.status for record in parts.values()}
+        if first is None or first.status not in (PENDING, PUBLISHED) or FAILED in statuses:
+            continue  # not started, waiting for its turn (retrying), or needing `retry`
+        texts = [record.text for _, record in sorted(parts.items())]
+        post = posts.get(post_id)
+        if post is not None:
+            rendered = [part.text for part in render_post(post, config)]
+            texts += rendered[len(texts) :]
+        start = next(
+            (n for n, _ in enumerate(texts) if n not in parts or parts[n].status != PUBLISHED), None
+        )
+        if start is None:
+            continue
+        pending = frozenset(n for n, record in parts.items() if record.status == PENDING)
+        reply_to = parts[start - 1].tweet_id if start > 0 else None
+        work.append(_Work(post_id, texts, start, first.url, first.slot, reply_to, pending))
+    return work

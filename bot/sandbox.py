@@ -1,0 +1,297 @@
+"""A local stand-in for the X API: `interlink-bot sandbox`, and the tests' emulator.
+
+It serves ``POST /2/tweets`` on 127.0.0.1 the way X answers it (see ../shared/X-API-NOTES.md):
+201 with a new id; 400 for a text over 280 (by bot.text's count); 403 for a duplicate of a
+post it already has; and, when told to, 400, 401, 402, 403, 429 with ``x-rate-limit-reset``,
+5xx, a hang, or a hold. With credentials it checks every request's OAuth 1.0a signature (HMAC-SHA1,
+RFC 5849) against X's own URL, as X would, and answers 401 when it is wrong.
+
+- ``GET /`` a page listing what was posted (replies under the post they answer);
+- ``GET /sandbox/state`` the posts and every request received, as JSON;
+- ``POST /sandbox/script`` a JSON list of answers for the next ``POST /2/tweets`` requests:
+  ``"ok"``, ``"400"``, ``"401"``, ``"402"``, ``"403"``, ``"403-permissions"``, ``"429"`` or
+  ``"429:SECONDS"`` (reset that far ahead), ``"500"``, ``"503"``, ``"hang"`` (the post is
+  created, then no answer comes: a response lost on the way back), ``"hold"`` (no answer
+  until ``Sandbox.release()``, then as ``"ok"``: a slow X, for tests of overlapping runs).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from bot.text import MAX_WEIGHTED_LENGTH, weighted_length
+
+X_API = "https://api.twitter.com"
+HANG_SECONDS = 120.0  # a hung answer ends at the latest then, or when the server stops
+
+
+_INVALID = "https://api.twitter.com/2/problems/invalid-request"
+_NO_PERMISSION = (
+    "Your client app is not configured with the appropriate oauth1 app permissions for this "
+    "endpoint."
+)
+
+
+def _problem(status: int, title: str, detail: str, kind: str = "about:blank") -> dict[str, Any]:
+    return {"title": title, "detail": detail, "type": kind, "status": status}
+
+
+_ANSWERS: dict[str, tuple[int, dict[str, Any]]] = {
+    "400": (400, _problem(400, "Invalid Request", "One or more parameters are invalid.", _INVALID)),
+    "401": (401, _problem(401, "Unauthorized", "Unauthorized")),
+    "402": (402, _problem(402, "CreditsDepleted", "Your account does not have any credits.", "https://api.twitter.com/2/problems/credits")),
+    "403": (403, _problem(403, "Forbidden", "You are not permitted to perform this action.")),
+    "403-permissions": (403, _problem(403, "Forbidden", _NO_PERMISSION)),
+    "500": (500, _problem(500, "Internal Server Error", "Internal Server Error")),
+    "503": (503, _problem(503, "Service Unavailable", "Service Unavailable")),
+}  # fmt: skip
+_DUPLICATE = {
+    "detail": "You are not allowed to create a Tweet with duplicate content.",
+    "type": "about:blank",
+    "title": "Forbidden",
+    "status": 403,
+}
+_TOO_LONG = {
+    "detail": "Your Tweet text is too long. For more information on how Twitter determines "
+    "text length see https://github.com/twitter/twitter-text.",
+    "title": "Invalid Request",
+    "status": 400,
+}
+
+
+@dataclass
+class SandboxState:
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    script: list[str] = field(default_factory=list)
+    ids: itertools.count[int] = field(
+        default_factory=lambda: itertools.count(1_850_000_000_000_000_001)
+    )
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    received: threading.Condition = field(default_factory=threading.Condition)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class OAuthKeys:
+    """What the server needs to check signatures: the four values of the account."""
+
+    api_key: str
+    api_secret: str
+    access_token: str
+    access_token_secret: str
+
+
+def _encode(value: str) -> str:
+    return quote(value, safe="~")
+
+
+def oauth_signature_valid(
+    method: str, url: str, authorization: str, keys: OAuthKeys, form: list[tuple[str, str]]
+) -> bool:
+    """RFC 5849 HMAC-SHA1 over X's URL, its query and form parameters and the oauth_ ones."""
+    if not authorization.startswith("OAuth "):
+        return False
+    oauth = {}
+    for item in authorization[len("OAuth ") :].split(","):
+        name, _, value = item.strip().partition("=")
+        oauth[unquote(name)] = unquote(value.strip('"'))
+    signature = oauth.pop("oauth_signature", "")
+    oauth.pop("realm", None)
+    if (
+        oauth.get("oauth_signature_method") != "HMAC-SHA1"
+        or oauth.get("oauth_consumer_key") != keys.api_key
+        or oauth.get("oauth_token") != keys.access_token
+    ):
+        return False
+    parts = urlsplit(url)
+    parameters = [*oauth.items(), *parse_qsl(parts.query, keep_blank_values=True), *form]
+    normalized = "&".join(
+        f"{k}={v}" for k, v in sorted((_encode(k), _encode(v)) for k, v in parameters)
+    )
+    base_url = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    base = "&".join((method.upper(), _encode(base_url), _encode(normalized)))
+    key = f"{_encode(keys.api_secret)}&{_encode(keys.access_token_secret)}"
+    expected = base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha1).digest())
+    return hmac.compare_digest(expected.decode(), signature)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Sandbox
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the page and /sandbox/state show what happened."""
+
+    def do_GET(self) -> None:
+        if self.path == "/sandbox/state":
+            with self.server.state.lock:
+                body = {"posts": self.server.state.posts, "requests": self.server.state.requests}
+            self._send(200, body)
+        elif self.path in ("/", "/index.html"):
+            self._send_html(self.server.page())
+        else:
+            self._send(404, {"title": "Not Found", "status": 404})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if self.path == "/sandbox/script":
+            with self.server.state.lock:
+                self.server.state.script.extend(json.loads(raw or b"[]"))
+            self._send(200, {"script": self.server.state.script})
+            return
+        state = self.server.state
+        record: dict[str, Any] = {"method": "POST", "path": self.path, "status": None}
+        with state.received:
+            state.requests.append(record)
+            state.received.notify_all()
+        if self.path != "/2/tweets":
+            record["status"] = 404
+            self._send(404, {"title": "Not Found", "status": 404})
+            return
+        keys = self.server.keys
+        if keys is not None and not oauth_signature_valid(
+            "POST", X_API + self.path, self.headers.get("Authorization", ""), keys, []
+        ):
+            record["status"] = 401
+            self._send(401, _ANSWERS["401"][1])
+            return
+        with state.lock:
+            answer = state.script.pop(0) if state.script else "ok"
+        if answer == "hold":
+            state.released.wait(HANG_SECONDS)
+        status, body, headers = self.server.answer(answer, json.loads(raw or b"{}"))
+        record["status"] = status
+        if answer == "hang":
+            state.stopping.wait(HANG_SECONDS)
+            return
+        self._send(status, body, headers)
+
+    def _send(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_html(self, page: str) -> None:
+        data = page.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class Sandbox(ThreadingHTTPServer):
+    """``Sandbox(port, keys)``; ``keys=None`` accepts any OAuth 1.0a header's signature."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int = 0, keys: OAuthKeys | None = None) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.keys = keys
+        self.state = SandboxState()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def answer(
+        self, answer: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        state = self.state
+        if answer.startswith("429"):
+            seconds = float(answer.partition(":")[2] or 60)
+            reset = str(int(time.time() + seconds))
+            limits = {
+                "x-rate-limit-limit": "100",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": reset,
+            }
+            return (
+                429,
+                {
+                    "title": "Too Many Requests",
+                    "detail": "Too Many Requests",
+                    "type": "about:blank",
+                    "status": 429,
+                },
+                limits,
+            )
+        if answer in _ANSWERS:
+            status, problem = _ANSWERS[answer]
+            return status, problem, {}
+        text = str(body.get("text", ""))
+        reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        with state.lock:
+            if weighted_length(text) > MAX_WEIGHTED_LENGTH:
+                return 400, _TOO_LONG, {}
+            if any(post["text"] == text for post in state.posts):
+                return 403, _DUPLICATE, {}
+            post_id = str(next(state.ids))
+            state.posts.append(
+                {"id": post_id, "text": text, "in_reply_to": reply_to, "at": time.time()}
+            )
+        return 201, {"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}}, {}
+
+    def page(self) -> str:
+        with self.state.lock:
+            posts = list(self.state.posts)
+            requests = list(self.state.requests)
+        replies: dict[str | None, list[dict[str, Any]]] = {}
+        for post in posts:
+            replies.setdefault(post["in_reply_to"], []).append(post)
+
+        def render(post: dict[str, Any]) -> str:
+            children = "".join(render(child) for child in replies.get(post["id"], []))
+            thread = f"<ul>{children}</ul>" if children else ""
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(post["at"]))
+            return (
+                f'<li><p class="text">{html.escape(post["text"])}</p>'
+                f'<p class="meta">#{post["id"]} · {when} UTC</p>{thread}</li>'
+            )
+
+        items = "".join(render(post) for post in replies.get(None, [])) or "<li>Nothing yet.</li>"
+        failed = sum(1 for request in requests if request["status"] not in (201, None))
+        return (
+            "<!doctype html><meta charset=utf-8><title>interlink-bot sandbox</title>"
+            "<style>body{font:16px system-ui;max-width:40em;margin:2em auto}"
+            ".text{white-space:pre-wrap;margin:.2em 0}.meta{color:#667;font-size:.8em;margin:0}"
+            "li{margin:1em 0}</style><h1>interlink-bot sandbox</h1>"
+            f"<p>A stand-in for X: {len(posts)} posts received, {failed} requests refused.</p>"
+            f"<ul>{items}</ul>"
+        )
+
+    def wait_for_requests(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until ``count`` requests have arrived (for tests), or ``timeout``."""
+        with self.state.received:
+            return self.state.received.wait_for(lambda: len(self.state.requests) >= count, timeout)
+
+    def release(self) -> None:
+        """Answer the requests kept waiting by ``"hold"``."""
+        self.state.released.set()
+
+    def stop(self) -> None:
+        self.state.stopping.set()
+        self.state.released.set()
+        self.shutdown()
+        self.server_close()

@@ -1,0 +1,185 @@
+"""What is due: given the posts, the ledger's history and ``now``, which posts go out now.
+
+Pure: no clock, no files, no network. Every rule reads ``now`` (SPEC: "Time").
+
+- Slots are local times in the config's time zone. On a daylight-saving day a slot in the
+  skipped hour still fires, once (01:30 on the spring-forward day in London is read with the
+  offset before the change, so it fires at 02:30 BST); a slot in the repeated hour fires once,
+  at its first occurrence (fold=0).
+- A slot is served by one post. A slot not served within ``grace_minutes`` is skipped: after
+  downtime the bot posts for the current slot only, never a burst of missed ones.
+- ``publish_at`` posts go out at that time (or as soon after it as the bot runs, until they
+  expire), before slot posts. ``max_per_day`` counts everything published that local day;
+  ``min_gap_minutes`` separates slot posts.
+- A candidate is approved, not published, not failed for good, not expired, past
+  ``not_before``; highest ``priority`` first, then oldest (``not_before``, then id). A link the
+  account already published is skipped unless the post says ``allow_repeat: true``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.config import Config
+from bot.ledger import FAILED, PUBLISHED, Record
+from bot.posts import Post
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Due:
+    post: Post
+    slot: datetime | None  # the slot it serves; None for a publish_at post
+
+
+def slot_instants(day: date, config: Config) -> list[datetime]:
+    """The slots of a local day, as instants (UTC), earliest first."""
+    zone: ZoneInfo = config.timezone
+    instants = {
+        # fold=0: the first of a repeated local time; for a skipped one, the offset before
+        # the change, which lands just after the gap.
+        datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
+        for moment in config.schedule.slots_for(day.weekday())
+    }
+    return sorted(instants)
+
+
+def current_slot(now: datetime, config: Config) -> datetime | None:
+    """The latest slot at or before ``now`` that is still within its grace period."""
+    today = now.astimezone(config.timezone).date()
+    grace = timedelta(minutes=config.schedule.grace_minutes)
+    for day in (today, today - timedelta(days=1)):
+        for slot in reversed(slot_instants(day, config)):
+            if slot <= now:
+                return slot if now < slot + grace else None
+    return None
+
+
+def next_slot(now: datetime, config: Config) -> datetime | None:
+    """The first slot after ``now`` (within a fortnight)."""
+    today = now.astimezone(config.timezone).date()
+    for offset in range(15):
+        for slot in slot_instants(today + timedelta(days=offset), config):
+            if slot > now:
+                return slot
+    return None
+
+
+class History:
+    """What the ledger says about the posts, in the shape the rules need."""
+
+    def __init__(self, records: Iterable[Record], config: Config) -> None:
+        self.zone = config.timezone
+        self.done: set[str] = set()  # published (first part) or failed for good
+        self.links: set[str] = set()
+        self.published_at: list[datetime] = []  # first parts, for the daily cap
+        self.slots_served: set[datetime] = set()
+        self.last_slot_post = _EARLIEST
+        for record in records:
+            if record.status == FAILED:
+                self.done.add(record.post_id)
+            if record.part != 0 or record.status != PUBLISHED:
+                continue
+            self.done.add(record.post_id)
+            if record.url:
+                self.links.add(record.url)
+            self.published_at.append(record.at)
+            if record.slot is not None:
+                self.slots_served.add(record.slot)
+                self.last_slot_post = max(self.last_slot_post, record.at)
+
+    def published_on(self, day: date) -> int:
+        return sum(1 for moment in self.published_at if moment.astimezone(self.zone).date() == day)
+
+    def add(self, post: Post, slot: datetime | None, at: datetime) -> None:
+        """Count ``post`` as published at ``at`` (for the rest of a run, or for `plan`)."""
+        self.done.add(post.id)
+        if post.url:
+            self.links.add(post.url)
+        self.published_at.append(at)
+        if slot is not None:
+            self.slots_served.add(slot)
+            self.last_slot_post = max(self.last_slot_post, at)
+
+
+def is_candidate(post: Post, history: History, now: datetime) -> bool:
+    return (
+        post.approved
+        and post.id not in history.done
+        and (post.expires is None or now < post.expires)
+        and (post.not_before is None or post.not_before <= now)
+        and (post.allow_repeat or not post.url or post.url not in history.links)
+        # Images are sent with issue 4's media upload; until then such a post waits rather
+        # than going out without its picture.
+        and post.image is None
+    )
+
+
+def _turn(post: Post) -> tuple[int, datetime, str]:
+    return (-post.priority, post.not_before or _EARLIEST, post.id)
+
+
+def due(posts: Iterable[Post], history: History, now: datetime, config: Config) -> list[Due]:
+    """The posts to publish at ``now``, in order. ``history`` is updated as if they went out."""
+    schedule = config.schedule
+    today = now.astimezone(config.timezone).date()
+    room = schedule.max_per_day - history.published_on(today)
+    candidates = sorted((post for post in posts if is_candidate(post, history, now)), key=_turn)
+    chosen: list[Due] = []
+
+    timed = sorted(
+        (post for post in candidates if post.publish_at is not None and post.publish_at <= now),
+        key=lambda post: (post.publish_at, *_turn(post)),
+    )
+    for post in timed:
+        if len(chosen) >= room:
+            return chosen
+        if is_candidate(post, history, now):  # an earlier one may have taken its link
+            chosen.append(Due(post, None))
+            history.add(post, None, now)
+
+    slot = current_slot(now, config)
+    gap = timedelta(minutes=schedule.min_gap_minutes)
+    if (
+        slot is not None
+        and slot not in history.slots_served
+        and len(chosen) < room
+        and history.last_slot_post + gap <= now
+    ):
+        for post in candidates:
+            if post.publish_at is None and is_candidate(post, history, now):
+                chosen.append(Due(post, slot))
+                history.add(post, slot, now)
+                break
+    return chosen
+
+
+@dataclass(frozen=True)
+class Planned:
+    at: datetime
+    post: Post
+    slot: datetime | None
+
+
+def plan(
+    posts: list[Post], history: History, now: datetime, config: Config, days: int = 7
+) -> list[Planned]:
+    """What `run` would publish, and when, over the next ``days``, if every post went out."""
+    end = now + timedelta(days=days)
+    local_today = now.astimezone(config.timezone).date()
+    moments = {now}
+    for offset in range(days + 1):
+        moments.update(slot_instants(local_today + timedelta(days=offset), config))
+    moments.update(post.publish_at for post in posts if post.publish_at and now < post.publish_at)
+    # Not before a post may go out, nor after: the run at those moments decides too.
+    moments.update(post.not_before for post in posts if post.not_before and now < post.not_before)
+    planned: list[Planned] = []
+    for moment in sorted(moment for moment in moments if now <= moment <= end):
+        planned += [
+            Planned(moment, item.post, item.slot) for item in due(posts, history, moment, config)
+        ]
+    return planned

@@ -1,0 +1,149 @@
+"""Whole `interlink-bot` processes against the X emulator: kills, races, and secrets."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox import Sandbox
+from tests.conftest import (
+    KEYS,
+    SECRET_VALUES,
+    Deployment,
+    environment,
+    posts_on,
+    tweet_requests,
+)
+from tests.test_publisher import script
+from tests.test_run import CONFIG, ledger_rows, post
+
+RUN = [sys.executable, "-m", "bot", "run", "--now", "2026-01-05T09:05Z"]
+
+
+@pytest.fixture
+def site(deployment: Deployment) -> Deployment:
+    deployment.write("config/bot.yaml", CONFIG)
+    deployment.post("a", post("Story"))
+    return deployment
+
+
+def test_killed_mid_request_then_the_next_run_publishes_exactly_once(
+    site: Deployment, emulator: Sandbox
+) -> None:
+    script(emulator, "hang")  # X creates the post; its answer never arrives
+    env = environment(emulator, site.root)
+    first = subprocess.Popen(RUN, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert emulator.wait_for_requests(1, timeout=60), "the run never reached the emulator"
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(timeout=60)
+    assert first.returncode == -signal.SIGKILL
+    assert ledger_rows(site) == [("a", 0, "pending", 1)]
+
+    second = subprocess.run(
+        [*RUN[:-1], "2026-01-05T09:10Z"], env=env, capture_output=True, text=True, check=False
+    )
+    assert second.returncode == 0, second.stderr
+    assert len(posts_on(emulator)) == 1
+    assert ledger_rows(site) == [("a", 0, "published", 2)]
+
+
+def wait_for_exits(runs: list[subprocess.Popen[bytes]], count: int) -> None:
+    """Block until ``count`` of ``runs`` have exited (their stdout closes), without polling."""
+    with selectors.DefaultSelector() as selector:
+        for run in runs:
+            assert run.stdout is not None
+            selector.register(run.stdout, selectors.EVENT_READ)
+        closed = 0
+        while closed < count:
+            events = selector.select(timeout=60)
+            assert events, "runs did not finish"
+            for key, _ in events:
+                if not os.read(key.fd, 65536):
+                    selector.unregister(key.fileobj)
+                    closed += 1
+
+
+def test_five_runs_started_together_publish_one_post(site: Deployment, emulator: Sandbox) -> None:
+    # X holds the first request; the four other runs must give way rather than send too.
+    script(emulator, "hold")
+    env = environment(emulator, site.root)
+    runs = [
+        subprocess.Popen(RUN, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        for _ in range(5)
+    ]
+    try:
+        assert emulator.wait_for_requests(1, timeout=60)
+        wait_for_exits(runs, 4)
+    finally:
+        emulator.release()
+        for run in runs:
+            run.wait(timeout=60)
+    assert [run.returncode for run in runs] == [0] * 5
+    assert tweet_requests(emulator) == 1
+    assert len(posts_on(emulator)) == 1
+    assert [row[:3] for row in ledger_rows(site)] == [("a", 0, "published")]
+
+
+def test_dotenv_is_read_but_never_overrides_the_environment(
+    site: Deployment, emulator: Sandbox
+) -> None:
+    env = environment(emulator, site.root)
+    lines = [
+        f"{name}={env.pop(name)}"
+        for name in list(env)
+        if name.startswith("X_API_") or name.startswith("X_ACCESS")
+    ]
+    (site.root / ".env").write_text("\n".join(lines) + "\n")
+    env["X_API_SECRET"] = "a-wrong-secret-in-the-environment"
+    refused = subprocess.run(RUN, env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1
+    assert "401" in refused.stderr
+    del env["X_API_SECRET"]
+    published = subprocess.run(RUN, env=env, capture_output=True, text=True, check=False)
+    assert published.returncode == 0, published.stderr
+    assert len(posts_on(emulator)) == 1
+
+
+def run_bot(env: dict[str, str], root: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "-v", "--root", str(root), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout + done.stderr
+
+
+def test_no_secret_in_any_output_with_v(site: Deployment, emulator: Sandbox) -> None:
+    env = environment(emulator, site.root)
+    site.post("b", post("Second story"))
+    site.post("c", post("Third story"))
+    output = run_bot(env, site.root, "run", "--dry-run", "--now", "2026-01-05T09:05Z")
+    script(emulator, "401")
+    output += run_bot(env, site.root, "run", "--now", "2026-01-05T09:05Z")
+    script(emulator, "403-permissions")
+    output += run_bot(env, site.root, "run", "--now", "2026-01-05T09:06Z")
+    script(emulator, "503", "503")
+    output += run_bot(env, site.root, "run", "--now", "2026-01-05T09:07Z")
+    output += run_bot(env, site.root, "run", "--now", "2026-01-05T13:05Z")
+    unreachable = {**env, "X_API_BASE_URL": "http://127.0.0.1:9"}
+    output += run_bot(unreachable, site.root, "run", "--now", "2026-01-06T09:05Z")
+    for command in ("status", "log", "check", "plan"):
+        output += run_bot(env, site.root, command)
+    output += run_bot(env, site.root, "log", "--json")
+    assert "published a" in output  # the runs really ran
+    assert "401" in output
+    for secret in SECRET_VALUES:
+        assert secret not in output
+    assert KEYS.api_key not in (site.root / "state" / "ledger.sqlite3").read_bytes().decode(
+        "latin-1"
+    )

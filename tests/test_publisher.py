@@ -1,0 +1,157 @@
+"""bot.publisher over real HTTP against the X emulator (which checks OAuth 1.0a signatures)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Callable
+
+import pytest
+
+from bot.publisher import (
+    RETRY_BUDGET,
+    AccountRefused,
+    Credentials,
+    DuplicateContent,
+    PostRefused,
+    Publisher,
+    RateLimited,
+    Transient,
+)
+from bot.sandbox import Sandbox
+from tests.conftest import CREDENTIALS, SECRET_VALUES, Sleeps, posts_on, tweet_requests
+
+Connect = Callable[[Credentials], Publisher]
+
+
+def script(emulator: Sandbox, *answers: str) -> None:
+    request = urllib.request.Request(
+        emulator.base_url + "/sandbox/script", data=json.dumps(answers).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+
+
+def test_a_post_goes_to_the_base_url_signed(emulator: Sandbox, connect: Connect) -> None:
+    tweet_id = connect(CREDENTIALS).post("Hello from the tests https://example.org")
+    assert posts_on(emulator) == [
+        {
+            "id": tweet_id,
+            "text": "Hello from the tests https://example.org",
+            "in_reply_to": None,
+            "at": posts_on(emulator)[0]["at"],
+        }
+    ]
+    assert tweet_requests(emulator) == 1
+
+
+def test_a_reply_names_the_post_it_answers(emulator: Sandbox, connect: Connect) -> None:
+    publisher = connect(CREDENTIALS)
+    first = publisher.post("first")
+    second = publisher.post("second", reply_to=first)
+    assert [post["in_reply_to"] for post in posts_on(emulator)] == [None, first]
+    assert second != first
+
+
+def test_a_wrong_signature_is_refused_as_401(emulator: Sandbox, connect: Connect) -> None:
+    wrong = Credentials(CREDENTIALS.api_key, "not-the-secret", *CREDENTIALS.values()[2:])
+    with pytest.raises(AccountRefused, match="401 Unauthorized"):
+        connect(wrong).post("never published")
+    assert posts_on(emulator) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "words"),
+    [
+        ("400", PostRefused, "X rejected the post (400"),
+        ("401", AccountRefused, "check X_API_KEY, X_API_SECRET"),
+        ("402", AccountRefused, "no API credits left (402"),
+        ("403", PostRefused, "X rejected the post (403"),
+        ("403-permissions", AccountRefused, "Read and Write, then regenerate the access token"),
+    ],
+)
+def test_refusals_are_not_retried_and_say_what_to_do(
+    emulator: Sandbox, connect: Connect, sleeps: Sleeps, answer: str, error: type, words: str
+) -> None:
+    script(emulator, answer)
+    with pytest.raises(error, match=words.replace("(", r"\(")) as caught:
+        connect(CREDENTIALS).post("text")
+    assert tweet_requests(emulator) == 1
+    assert sleeps == []
+    assert not any(secret in str(caught.value) for secret in SECRET_VALUES)
+
+
+def test_duplicate_text_is_a_403_of_its_own(emulator: Sandbox, connect: Connect) -> None:
+    publisher = connect(CREDENTIALS)
+    publisher.post("same words")
+    with pytest.raises(DuplicateContent, match="duplicate"):
+        publisher.post("same words")
+    assert len(posts_on(emulator)) == 1
+
+
+def test_too_long_is_refused_by_x(emulator: Sandbox, connect: Connect) -> None:
+    with pytest.raises(PostRefused, match="too long"):
+        connect(CREDENTIALS).post("x" * 281)
+
+
+def test_503_503_then_201_publishes_once(
+    emulator: Sandbox, connect: Connect, sleeps: Sleeps
+) -> None:
+    script(emulator, "503", "503")
+    connect(CREDENTIALS).post("third time lucky")
+    assert tweet_requests(emulator) == 3
+    assert len(posts_on(emulator)) == 1
+    assert len(sleeps) == 2
+    assert all(0 <= seconds <= 30 for seconds in sleeps)
+
+
+def test_429_waits_for_the_reset(emulator: Sandbox, connect: Connect, sleeps: Sleeps) -> None:
+    script(emulator, "429:20")
+    connect(CREDENTIALS).post("after the limit")
+    assert len(posts_on(emulator)) == 1
+    (waited,) = sleeps
+    assert 18 <= waited <= 22  # until x-rate-limit-reset, plus a second
+
+
+def test_429_with_a_far_reset_leaves_the_post_for_the_next_run(
+    emulator: Sandbox, connect: Connect, sleeps: Sleeps
+) -> None:
+    script(emulator, "429:900")  # X's 15-minute window
+    with pytest.raises(RateLimited, match="429") as caught:
+        connect(CREDENTIALS).post("later")
+    assert caught.value.reset is not None
+    assert caught.value.reset.timestamp() > time.time() + 800
+    assert sleeps == []
+    assert tweet_requests(emulator) == 1
+
+
+def test_retrying_stops_within_about_a_minute(
+    emulator: Sandbox, connect: Connect, sleeps: Sleeps
+) -> None:
+    script(emulator, *["503"] * 20)
+    with pytest.raises(Transient, match="503"):
+        connect(CREDENTIALS).post("never")
+    assert sum(sleeps) <= RETRY_BUDGET
+    assert 2 <= tweet_requests(emulator) <= 6
+
+
+def test_a_hung_request_times_out_instead_of_hanging_the_run(
+    emulator: Sandbox, sleeps: Sleeps
+) -> None:
+    script(emulator, *["hang"] * 6)
+    publisher = Publisher(CREDENTIALS, base_url=emulator.base_url, timeout=0.3, sleep=sleeps)
+    with pytest.raises(Transient, match="did not answer in time"):
+        publisher.post("stuck")
+    assert tweet_requests(emulator) >= 2  # retried: a timeout is worth another try
+
+
+def test_connection_refused_is_transient(sleeps: Sleeps) -> None:
+    publisher = Publisher(CREDENTIALS, base_url="http://127.0.0.1:9", timeout=0.5, sleep=sleeps)
+    with pytest.raises(Transient, match="could not reach X"):
+        publisher.post("nobody home")
+    assert len(sleeps) >= 1
+
+
+def test_credentials_never_show_in_repr() -> None:
+    assert not any(secret in repr(CREDENTIALS) for secret in SECRET_VALUES)

@@ -1,0 +1,266 @@
+"""One cron tick (bot.runner) against the X emulator: what goes out, once, and what is recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.config import Config, load_config
+from bot.ledger import Ledger
+from bot.publisher import Credentials, Publisher
+from bot.runner import RunReport, run
+from bot.sandbox import Sandbox
+from tests.conftest import CREDENTIALS, Deployment, Result, posts_on, tweet_requests
+from tests.test_publisher import script
+
+Connect = Callable[[Credentials], Publisher]
+SLOT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday; London is on GMT
+AT_SLOT = datetime(2026, 1, 5, 9, 5, tzinfo=UTC)
+CONFIG = "timezone: Europe/London\nschedule:\n  slots:\n    daily: ['09:00', '13:00']\n"
+
+
+def post(title: str, **extra: str) -> str:
+    lines = [
+        f"title: {title}",
+        f"url: https://example.org/{title.replace(' ', '-')}",
+        "approved: true",
+    ]
+    lines += [f"{key}: {value}" for key, value in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def site(deployment: Deployment) -> Deployment:
+    deployment.write("config/bot.yaml", CONFIG)
+    return deployment
+
+
+def tick(
+    site: Deployment, connect: Connect, now: datetime = AT_SLOT, **options: object
+) -> RunReport:
+    config = load_config(site.root)
+    return run(config, now, credentials=CREDENTIALS, connect=connect, **options)  # type: ignore[arg-type]
+
+
+def ledger_rows(site: Deployment) -> list[tuple[str, int, str, int]]:
+    config: Config = load_config(site.root)
+    ledger = Ledger.open(config.paths.state)
+    try:
+        return [(r.post_id, r.part, r.status, r.attempts) for r in ledger.records()]
+    finally:
+        ledger.close()
+
+
+def test_a_due_post_is_published_once_with_one_request(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("First story"))
+    report = tick(site, connect)
+    assert report.problems == []
+    assert tweet_requests(emulator) == 1
+    (sent,) = posts_on(emulator)
+    assert sent["text"] == "First story https://example.org/First-story"
+    assert report.done == [f"published a: https://x.com/i/web/status/{sent['id']}"]
+    assert ledger_rows(site) == [("a", 0, "published", 1)]
+    # The next run, still in the slot's grace: nothing more.
+    tick(site, connect, datetime(2026, 1, 5, 9, 10, tzinfo=UTC))
+    assert tweet_requests(emulator) == 1
+
+
+def test_nothing_due_means_no_request_at_all(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Story"))
+    built: list[Credentials] = []
+
+    def counting(credentials: Credentials) -> Publisher:
+        built.append(credentials)
+        return connect(credentials)
+
+    report = tick(site, counting, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # between slots
+    assert report.done == []
+    assert built == []
+    assert emulator.state.requests == []
+
+
+def test_a_thread_goes_out_as_linked_replies(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("t", post("Digest") + 'thread: ["part two", "part three"]\n')
+    tick(site, connect)
+    first, second, third = posts_on(emulator)
+    assert (first["in_reply_to"], second["in_reply_to"], third["in_reply_to"]) == (
+        None,
+        first["id"],
+        second["id"],
+    )
+    assert [row[:3] for row in ledger_rows(site)] == [
+        ("t", 2, "published"),
+        ("t", 1, "published"),
+        ("t", 0, "published"),
+    ]
+
+
+def test_an_invalid_file_blocks_nothing(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a-broken", "title: [\n")
+    site.post("b-good", post("Good story"))
+    report = tick(site, connect)
+    assert len(posts_on(emulator)) == 1
+    assert report.needs_a_person
+    assert report.problems[0].startswith("queue/a-broken.yaml:2: invalid YAML")
+
+
+def test_a_post_refused_for_good_gives_its_turn_to_the_next(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Refused story", priority="5"))
+    site.post("b", post("Next story"))
+    script(emulator, "400")
+    report = tick(site, connect)
+    assert [str(p["text"]).split(" https")[0] for p in posts_on(emulator)] == ["Next story"]
+    assert report.needs_a_person
+    assert "a: X rejected the post (400" in report.problems[0]
+    assert sorted(row[:3] for row in ledger_rows(site)) == [
+        ("a", 0, "failed"),
+        ("b", 0, "published"),
+    ]
+
+
+def test_an_account_refusal_stops_the_run_and_keeps_the_post_in_line(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Story one", priority="1"))
+    site.post("b", post("Story two"))
+    script(emulator, "403-permissions")
+    report = tick(site, connect)
+    assert tweet_requests(emulator) == 1  # b was not tried: it would fail the same way
+    assert "Read and Write" in report.problems[0]
+    assert ledger_rows(site) == [("a", 0, "retrying", 1)]
+    tick(site, connect, datetime(2026, 1, 5, 9, 20, tzinfo=UTC))  # fixed; the next run
+    assert [row[:3] for row in ledger_rows(site)] == [("a", 0, "published")]
+
+
+def test_x_failing_leaves_the_post_retrying_for_the_next_run(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Story"))
+    script(emulator, *["503"] * 10)
+    report = tick(site, connect)
+    assert not report.needs_a_person  # nothing for a person to do yet
+    assert ledger_rows(site)[0][:3] == ("a", 0, "retrying")
+    with emulator.state.lock:
+        emulator.state.script.clear()
+    tick(site, connect, datetime(2026, 1, 5, 9, 15, tzinfo=UTC))
+    rows = ledger_rows(site)
+    assert rows[0][:3] == ("a", 0, "published")
+    assert rows[0][3] == tweet_requests(emulator)  # every request counted, across runs
+    assert len(posts_on(emulator)) == 1
+
+
+def test_a_pending_attempt_that_reached_x_is_resolved_without_a_second_post(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Story"))
+    text = "Story https://example.org/Story"
+    connect(CREDENTIALS).post(text)  # X published it, but the run died before hearing so
+    config = load_config(site.root)
+    ledger = Ledger.open(config.paths.state)
+    ledger.begin("a", 0, text, SLOT, url="https://example.org/Story", slot=SLOT)
+    ledger.close()
+    report = tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))  # a later slot
+    assert len(posts_on(emulator)) == 1
+    assert report.problems == []
+    assert ledger_rows(site)[0][:3] == ("a", 0, "published")
+
+
+def test_a_pending_attempt_that_never_reached_x_is_sent(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Story"))
+    config = load_config(site.root)
+    ledger = Ledger.open(config.paths.state)
+    ledger.begin("a", 0, "Story https://example.org/Story", SLOT, slot=SLOT)
+    ledger.close()
+    tick(site, connect, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # not a slot: still resolved
+    assert len(posts_on(emulator)) == 1
+    assert ledger_rows(site)[0][:3] == ("a", 0, "published")
+
+
+def test_expired_posts_never_go_out(site: Deployment, emulator: Sandbox, connect: Connect) -> None:
+    site.post("a", post("Old news", expires="2026-01-04"))
+    tick(site, connect)
+    assert emulator.state.requests == []
+
+
+def test_the_daily_cap(site: Deployment, emulator: Sandbox, connect: Connect) -> None:
+    site.write(
+        "config/bot.yaml",
+        "timezone: Europe/London\nschedule:\n  slots:\n    daily: ['09:00', '10:00', '11:00']\n"
+        "  max_per_day: 2\n  min_gap_minutes: 0\n",
+    )
+    for name in ("a", "b", "c"):
+        site.post(name, post(f"Story {name}"))
+    for hour in (9, 10, 11):
+        tick(site, connect, datetime(2026, 1, 5, hour, 1, tzinfo=UTC))
+    assert len(posts_on(emulator)) == 2
+
+
+def test_pause_and_resume(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    site.post("a", post("Story"))
+    assert cli("--root", site.root, "pause", "--reason", "wrong link in story").status == 0
+    report = tick(site, connect)
+    assert emulator.state.requests == []
+    assert "wrong link in story" in report.done[0]
+    assert cli("--root", site.root, "resume").status == 0
+    tick(site, connect)
+    assert len(posts_on(emulator)) == 1
+
+
+def test_retry_puts_a_failed_post_back_in_line(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    site.post("a", post("Story"))
+    script(emulator, "400")
+    tick(site, connect)
+    assert cli("--root", site.root, "retry", "nope").status == 1
+    assert cli("--root", site.root, "retry", "a").status == 0
+    tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+    assert len(posts_on(emulator)) == 1
+
+
+def test_dry_run_sends_and_records_nothing(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Story"))
+    report = tick(site, connect, dry_run=True)
+    assert report.done == [
+        "would publish a part 0 (slot 2026-01-05 09:00 UTC): Story https://example.org/Story"
+    ]
+    assert emulator.state.requests == []
+    assert ledger_rows(site) == []
+
+
+def test_log_json_has_the_spec_fields(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    site.post("t", post("Digest") + 'thread: ["part two"]\n')
+    tick(site, connect)
+    result = cli("--root", site.root, "log", "--json")
+    entries = [json.loads(line) for line in result.out.splitlines()]
+    assert {entry["part"] for entry in entries} == {0, 1}
+    for entry in entries:
+        assert set(entry) == {
+            "post_id", "part", "status", "tweet_id", "tweet_url", "text", "attempts", "error", "at",
+        }  # fmt: skip
+        assert entry["status"] == "published"
+        assert entry["tweet_url"] == f"https://x.com/i/web/status/{entry['tweet_id']}"
+        assert entry["attempts"] == 1
+        assert entry["at"] == "2026-01-05T09:05:00Z"
+    assert cli("--root", site.root, "log", "--post", "nope", "--json").out == ""
