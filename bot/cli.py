@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 
 from bot.config import Config, load_config
 from bot.errors import BotError, ConfigError, Problem
-from bot.formatting import DoesNotFit
-from bot.ledger import LEDGER_FILE, Ledger, Record
-from bot.posts import Post, Queue, load_queue, render_post
-from bot.schedule import History, next_slot, plan
-from bot.text import MAX_WEIGHTED_LENGTH
+
+if TYPE_CHECKING:
+    from bot.ledger import Ledger, Record
+    from bot.posts import Post, Queue
+
+# Each command imports what it needs when it runs: cron starts `run` every few minutes, and
+# it should not pay for what `check`, `preview` or the publisher load.
 
 OK, NEEDS_A_PERSON, CANNOT_RUN = 0, 1, 2
 
@@ -90,9 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--json", action="store_true", help="one JSON object a line")
     history.set_defaults(handler=show_log)
 
-    commands.add_parser("status", help="queue, schedule, last results").set_defaults(
-        handler=show_status
-    )
+    status = commands.add_parser("status", help="queue, schedule, last results")
+    status.add_argument("--now", type=_moment_argument, help="as if it were this time")
+    status.set_defaults(handler=show_status)
     pause = commands.add_parser("pause", help="emergency stop: run publishes nothing")
     pause.add_argument("--reason", default="", help="shown by status and run")
     pause.set_defaults(handler=pause_runs)
@@ -164,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def check(config: Config, _: argparse.Namespace) -> int:
     """One line per problem on stdout, a summary on stderr; exit 1 if any post is invalid."""
+    from bot.posts import load_queue  # noqa: PLC0415
+
     queue = load_queue(config)
     for problem in sorted(queue.problems, key=_problem_order):
         print(problem)
@@ -178,6 +182,8 @@ def check(config: Config, _: argparse.Namespace) -> int:
 
 
 def preview_posts(config: Config, args: argparse.Namespace) -> int:
+    from bot.posts import load_queue  # noqa: PLC0415
+
     queue = load_queue(config)
     wanted: list[str] = args.ids
     by_id = {post.id: post for post in queue.posts}
@@ -217,6 +223,10 @@ def _print_problems_of(post_id: str, queue: Queue, config: Config) -> bool:
 
 
 def _describe(post: Post, config: Config) -> str:
+    from bot.formatting import DoesNotFit  # noqa: PLC0415
+    from bot.posts import render_post  # noqa: PLC0415
+    from bot.text import MAX_WEIGHTED_LENGTH  # noqa: PLC0415
+
     facts = ["approved" if post.approved else "draft (approved: false)"]
     zone = config.timezone
     for label, moment in (
@@ -334,7 +344,7 @@ def run_once(config: Config, args: argparse.Namespace) -> int:
         config,
         _now(args, config),
         dry_run=args.dry_run,
-        credentials=secrets.credentials(),
+        credentials=secrets.credentials,
         connect=_connect(secrets),
     )
     for line in report.done:
@@ -358,6 +368,8 @@ def _connect(secrets: _Secrets) -> Callable[[Credentials], Publisher]:
 @contextmanager
 def _ledger(config: Config) -> Iterator[Ledger | None]:
     """The ledger if there is one: read-only commands never create state/."""
+    from bot.ledger import LEDGER_FILE, Ledger  # noqa: PLC0415
+
     if not (config.paths.state / LEDGER_FILE).exists():
         yield None
         return
@@ -374,6 +386,9 @@ def _records(config: Config) -> list[Record]:
 
 
 def show_plan(config: Config, args: argparse.Namespace) -> int:
+    from bot.posts import load_queue  # noqa: PLC0415
+    from bot.schedule import History, plan  # noqa: PLC0415
+
     queue = load_queue(config)
     now = _now(args, config)
     history = History(_records(config), config)
@@ -422,6 +437,9 @@ def _log_entry(record: Record) -> dict[str, object]:
 
 
 def show_status(config: Config, args: argparse.Namespace) -> int:
+    from bot.posts import load_queue  # noqa: PLC0415
+    from bot.schedule import History, next_slot  # noqa: PLC0415
+
     queue = load_queue(config)
     now = _now(args, config)
     records = _records(config)
@@ -462,6 +480,8 @@ def show_status(config: Config, args: argparse.Namespace) -> int:
 
 
 def pause_runs(config: Config, args: argparse.Namespace) -> int:
+    from bot.ledger import Ledger  # noqa: PLC0415
+
     ledger = Ledger.open(config.paths.state)
     try:
         ledger.pause(args.reason, _now(args, config))

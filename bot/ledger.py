@@ -8,9 +8,11 @@ lets `log` and `status` read while a run writes. The schema is versioned (PRAGMA
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LEDGER_FILE = "ledger.sqlite3"
 
@@ -35,11 +37,39 @@ _MIGRATIONS = (
     CREATE INDEX parts_by_time ON parts (at);
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: the queue index, so that a run re-reads only the post files that changed
+    """
+    CREATE TABLE queue_files (
+        path TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        post TEXT,
+        problem TEXT,
+        approved INTEGER NOT NULL DEFAULT 0,
+        publish_at TEXT,
+        expires TEXT,
+        parts INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX queue_files_by_publish_at ON queue_files (publish_at) WHERE publish_at IS NOT NULL;
+    """,
 )
 
 
-@dataclass(frozen=True)
-class Record:
+class IndexEntry(NamedTuple):
+    """What the queue index keeps of one post file (bot.posts builds and reads these)."""
+
+    path: str
+    key: str
+    post_id: str
+    post: str | None  # the valid post, as JSON
+    problem: str | None  # or what is wrong with the file, as JSON
+    approved: bool = False
+    publish_at: datetime | None = None
+    expires: datetime | None = None
+    parts: int = 1
+
+
+class Record(NamedTuple):
     """One part of one post, as the ledger last saw it."""
 
     post_id: str
@@ -56,6 +86,22 @@ class Record:
     @property
     def tweet_url(self) -> str | None:
         return f"https://x.com/i/web/status/{self.tweet_id}" if self.tweet_id else None
+
+
+def read_quiet_marker(ledger_file: str) -> str | None:
+    """The quiet marker of a ledger, read-only, or None; for bot.start, which must not pay for
+    opening the ledger properly."""
+    try:
+        connection = sqlite3.connect(f"file:{ledger_file}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+    try:
+        row = connection.execute("SELECT value FROM settings WHERE key = 'quiet'").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+    return row[0] if row else None
 
 
 def _iso(moment: datetime) -> str:
@@ -160,6 +206,89 @@ class Ledger:
         )
         return cursor.rowcount > 0
 
+    # --- the queue index --------------------------------------------------------------------
+
+    def indexed_keys(self) -> dict[str, str]:
+        """Queue file path -> the key (stat and config fingerprint) it was indexed under."""
+        return dict(self._db.execute("SELECT path, key FROM queue_files"))
+
+    def index(self, entries: list[IndexEntry], removed: list[str]) -> None:
+        if not entries and not removed:
+            return
+        with self._db:
+            self._db.execute("DELETE FROM settings WHERE key = 'quiet'")
+            self._db.executemany("DELETE FROM queue_files WHERE path = ?", [(p,) for p in removed])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO queue_files (path, key, post_id, post, problem, approved, "
+                "publish_at, expires, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.path, e.key, e.post_id, e.post, e.problem, e.approved,
+                        _iso(e.publish_at) if e.publish_at else None,
+                        _iso(e.expires) if e.expires else None, e.parts,
+                    )
+                    for e in entries
+                ],
+            )  # fmt: skip
+
+    def indexed_posts(self) -> list[str]:
+        """The valid posts of the index, as JSON, in path order."""
+        query = "SELECT post FROM queue_files WHERE post IS NOT NULL ORDER BY path"
+        return [row[0] for row in self._db.execute(query)]
+
+    def indexed_problems(self) -> list[str]:
+        """The problems of the invalid files, as JSON, in path order."""
+        query = "SELECT problem FROM queue_files WHERE problem IS NOT NULL ORDER BY path"
+        return [row[0] for row in self._db.execute(query)]
+
+    def anything_unfinished(self) -> bool:
+        """A part left pending, or a thread whose first post is out but not all its parts
+        (bot.runner resumes these before anything else)."""
+        row = self._db.execute(
+            "SELECT 1 FROM parts WHERE status = 'pending' OR (part > 0 AND status = 'retrying') "
+            "UNION ALL "
+            "SELECT 1 FROM queue_files q JOIN parts p ON p.post_id = q.post_id AND p.part = 0 "
+            "WHERE q.parts > 1 AND p.status = 'published' "
+            "AND (SELECT count(*) FROM parts d WHERE d.post_id = q.post_id "
+            "     AND d.status = 'published') < q.parts "
+            "AND NOT EXISTS (SELECT 1 FROM parts f WHERE f.post_id = q.post_id "
+            "                AND f.status = 'failed') "
+            "LIMIT 1"
+        ).fetchone()
+        return row is not None
+
+    def next_publish_at(self, now: datetime) -> datetime | None:
+        """The earliest publish_at after ``now`` of an approved post not yet out."""
+        moment = _iso(now)
+        row = self._db.execute(
+            "SELECT min(q.publish_at) FROM queue_files q WHERE q.approved AND q.publish_at > ? "
+            "AND (q.expires IS NULL OR q.expires > q.publish_at) "
+            "AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.post_id = q.post_id AND p.part = 0 "
+            "                AND p.status IN ('published', 'failed'))",
+            (moment,),
+        ).fetchone()
+        return _moment(row[0]) if row else None
+
+    def publish_at_due(self, now: datetime) -> bool:
+        """An approved, indexed post whose publish_at has come, not published nor failed."""
+        moment = _iso(now)
+        row = self._db.execute(
+            "SELECT 1 FROM queue_files q WHERE q.approved AND q.publish_at <= ? "
+            "AND (q.expires IS NULL OR q.expires > ?) "
+            "AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.post_id = q.post_id AND p.part = 0 "
+            "                AND p.status IN ('published', 'failed')) "
+            "LIMIT 1",
+            (moment, moment),
+        ).fetchone()
+        return row is not None
+
+    def slot_served(self, slot: datetime) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM parts WHERE part = 0 AND status = 'published' AND slot = ? LIMIT 1",
+            (_iso(slot),),
+        ).fetchone()
+        return row is not None
+
     # --- settings ----------------------------------------------------------------------------
 
     def pause(self, reason: str, now: datetime) -> None:
@@ -179,6 +308,17 @@ class Ledger:
         at, _, reason = row[0].partition(" ")
         return datetime.fromisoformat(at), reason
 
+    # --- the quiet marker (bot.start) --------------------------------------------------------
+
+    def mark_quiet(self, marker: str) -> None:
+        """Record that nothing can become due before the time in ``marker`` (JSON, made and
+        read by bot.start). Every other write removes it."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO settings (key, value) VALUES ('quiet', ?)", (marker,)
+            )
+
     def _write(self, sql: str, parameters: tuple[object, ...]) -> sqlite3.Cursor:
         with self._db:
+            self._db.execute("DELETE FROM settings WHERE key = 'quiet'")
             return self._db.execute(sql, parameters)

@@ -6,21 +6,25 @@ the line and the fix, and every valid post still comes back.
 
 from __future__ import annotations
 
-import difflib
+import hashlib
+import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, check_hashtags
 from bot.errors import InvalidFile, Problem
-from bot.formatting import DoesNotFit, Fields, Rendered, check_fits, hashtags_for, render
-from bot.loading import read_yaml_mapping
-from bot.text import MAX_WEIGHTED_LENGTH, has_invalid_characters, weighted_length
+
+if TYPE_CHECKING:
+    from bot.formatting import Fields, Rendered
+    from bot.ledger import IndexEntry
+
+# Reading and measuring a post file needs YAML, the length rules and emoji data: imported by
+# the functions that do it, so a cron run that finds every file unchanged never loads them.
 
 POST_KEYS = (
     "title", "url", "source", "summary", "hashtags", "text", "approved", "publish_at",
@@ -78,6 +82,8 @@ class Queue:
 
 
 def _fields(post: Post, config: Config) -> Fields:
+    from bot.formatting import Fields, hashtags_for  # noqa: PLC0415
+
     hashtags = hashtags_for(post.hashtags, config.format.hashtags)
     return Fields(post.title, post.source, post.summary, post.url, hashtags)
 
@@ -85,6 +91,8 @@ def _fields(post: Post, config: Config) -> Fields:
 def check_post_fits(post: Post, config: Config) -> None:
     """Raise DoesNotFit unless every part of the post can be published (cheaper than
     render_post: it does not look for the best shortening)."""
+    from bot.formatting import check_fits  # noqa: PLC0415
+
     if post.text is None:
         check_fits(_fields(post, config), config.format)
     else:
@@ -99,6 +107,8 @@ def render_post(post: Post, config: Config) -> list[Rendered]:
     Raises DoesNotFit when a part is too long (a literal ``text`` or a thread part is never
     shortened).
     """
+    from bot.formatting import render  # noqa: PLC0415
+
     if post.text is not None:
         first = _verbatim(post.text, "text", "text")
     else:
@@ -111,6 +121,9 @@ def render_post(post: Post, config: Config) -> list[Rendered]:
 
 
 def _verbatim(text: str, field: str, what: str) -> Rendered:
+    from bot.formatting import DoesNotFit, Rendered  # noqa: PLC0415
+    from bot.text import MAX_WEIGHTED_LENGTH, weighted_length  # noqa: PLC0415
+
     length = weighted_length(text)
     if length > MAX_WEIGHTED_LENGTH:
         raise DoesNotFit(
@@ -124,73 +137,203 @@ def _verbatim(text: str, field: str, what: str) -> Rendered:
 def load_queue(config: Config) -> Queue:
     """Every post under the queue folder, validated; problems for the files that are not."""
     queue = Queue()
-    root = config.paths.queue
-    if not root.is_dir():
-        queue.add_problem(
-            Problem(config.shown(root), None, "queue folder not found; create it (mkdir queue)")
-        )
-        return queue
-    paths_by_id: dict[str, list[Path]] = {}
-    for path in _post_files(root, config, queue):
-        post_id = path.relative_to(root).with_suffix("").as_posix()
-        paths_by_id.setdefault(post_id, []).append(path)
-    for post_id, paths in sorted(paths_by_id.items()):
-        if len(paths) > 1:  # a.yaml and a.yml: which one is meant is not ours to guess
-            names = " and ".join(path.name for path in paths)
-            for path in paths:
-                queue.add_problem(
-                    Problem(
-                        config.shown(path),
-                        None,
-                        f"id '{post_id}' is used by both {names}; rename or remove one of them",
-                    )
-                )
-            continue
+    for file in _post_files(config, queue):
         try:
-            queue.posts.append(load_post(paths[0], post_id, config))
+            queue.posts.append(load_post(Path(file.path), file.post_id, config))
         except InvalidFile as error:
             queue.add_problem(error.problem)
     return queue
 
 
-def _post_files(root: Path, config: Config, queue: Queue) -> list[Path]:
-    """The .yaml/.yml files under ``root``; links that lead outside it are problems."""
-    files = []
+# --- the queue index -------------------------------------------------------------------------
+#
+# A cron run must not re-read 5,000 post files to find that nothing is due. The index (kept
+# in the ledger) holds each file's validated result under a key made of its size, mtime,
+# ctime and inode (ctime changes on every write, whatever a tool does to mtime) and a
+# fingerprint of the config and the bot's version. A run stats every file and re-reads only
+# those whose key changed. Posts with an image are read every time: the image may change.
+
+
+class PostIndex(Protocol):
+    def indexed_keys(self) -> dict[str, str]: ...
+    def index(self, entries: list[IndexEntry], removed: list[str]) -> None: ...
+    def indexed_posts(self) -> list[str]: ...
+    def indexed_problems(self) -> list[str]: ...
+
+
+def refresh_index(config: Config, index: PostIndex) -> list[Problem]:
+    """Bring the index up to date with the queue folder; the problems found by the walk
+    itself (links, clashing ids), which are not indexed."""
+    from bot.ledger import IndexEntry  # noqa: PLC0415
+
+    walk = Queue()
+    fingerprint = _fingerprint(config)
+    known = index.indexed_keys()
+    seen: set[str] = set()
+    entries = []
+    for file in _post_files(config, walk):
+        relative, post_id, info = file.relative, file.post_id, file.info
+        seen.add(relative)
+        key = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}:{fingerprint}"
+        if known.get(relative) == key:
+            continue
+        try:
+            post = load_post(Path(file.path), post_id, config)
+        except InvalidFile as error:
+            problem = error.problem
+            entries.append(
+                IndexEntry(relative, key, post_id, None, json.dumps(list(astuple(problem))))
+            )
+            continue
+        entries.append(
+            IndexEntry(
+                relative,
+                "" if post.image else key,
+                post_id,
+                _post_to_json(post, config),
+                None,
+                post.approved,
+                post.publish_at,
+                post.expires,
+                1 + len(post.thread),
+            )
+        )
+    index.index(entries, [path for path in known if path not in seen])
+    return walk.problems
+
+
+def indexed_problems(index: PostIndex, walk_problems: list[Problem]) -> Queue:
+    """The problems of the queue as the (refreshed) index holds them, without the posts."""
+    queue = Queue()
+    for found in walk_problems:
+        queue.add_problem(found)
+    for stored in index.indexed_problems():
+        path, line, message = json.loads(stored)
+        queue.add_problem(Problem(path, line, message))
+    return queue
+
+
+def indexed_queue(config: Config, index: PostIndex, walk_problems: list[Problem]) -> Queue:
+    """The queue as the (refreshed) index holds it: what load_queue would return."""
+    queue = indexed_problems(index, walk_problems)
+    queue.posts = [_post_from_json(text, config) for text in index.indexed_posts()]
+    return queue
+
+
+def _fingerprint(config: Config) -> str:
+    from bot import __version__  # noqa: PLC0415
+
+    digest = hashlib.sha256(f"{__version__}\0{config.root}\0".encode())
+    digest.update(config.file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _post_to_json(post: Post, config: Config) -> str:
+    values = asdict(post)
+    values["file"] = post.file.relative_to(config.paths.queue).as_posix()
+    for name in ("publish_at", "not_before", "expires"):
+        moment = getattr(post, name)
+        values[name] = moment.isoformat() if moment else None
+    values["image"] = {"path": str(post.image.path), "alt": post.image.alt} if post.image else None
+    return json.dumps(values, ensure_ascii=False)
+
+
+def _post_from_json(text: str, config: Config) -> Post:
+    values = json.loads(text)
+    values["file"] = config.paths.queue / values["file"]
+    for name in ("publish_at", "not_before", "expires"):
+        values[name] = datetime.fromisoformat(values[name]) if values[name] else None
+    values["hashtags"] = tuple(values["hashtags"])
+    values["thread"] = tuple(values["thread"])
+    image = values["image"]
+    values["image"] = Image(Path(image["path"]), image["alt"]) if image else None
+    return Post(**values)
+
+
+@dataclass(frozen=True)
+class _PostFile:
+    post_id: str
+    relative: str  # to the queue folder, with "/"
+    path: str
+    info: os.stat_result
+
+
+def _post_files(config: Config, queue: Queue) -> list[_PostFile]:
+    """Each .yaml/.yml file under the queue folder, in id order. Links that lead outside it,
+    links to folders and ids used twice are problems in ``queue``. Strings, not Paths: this
+    runs over every file on every cron run."""
+    root = config.paths.queue
+    if not root.is_dir():
+        queue.add_problem(
+            Problem(config.shown(root), None, "queue folder not found; create it (mkdir queue)")
+        )
+        return []
     real_root = root.resolve()
-    for folder, dirs, names in os.walk(root):
-        here = Path(folder)
-        for name in list(dirs):
-            if (here / name).is_symlink():
-                dirs.remove(name)
+    by_id: dict[str, list[_PostFile]] = {}
+    folders = [(str(root), "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    if entry.is_symlink():
+                        queue.add_problem(
+                            Problem(
+                                config.shown(Path(entry.path)),
+                                None,
+                                "is a link to a folder, which the queue does not follow; "
+                                "move the posts into queue/ itself",
+                            )
+                        )
+                    else:
+                        folders.append((entry.path, f"{prefix}{entry.name}/"))
+                    continue
+                name = entry.name
+                if not name.endswith(SUFFIXES):
+                    continue
+                if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(real_root):
+                    queue.add_problem(
+                        Problem(
+                            config.shown(Path(entry.path)),
+                            None,
+                            "is a link that leads outside the queue folder; "
+                            "copy the post into queue/ instead",
+                        )
+                    )
+                    continue
+                try:
+                    info = entry.stat()
+                except OSError:  # a dangling link: read_yaml_mapping says so
+                    info = entry.stat(follow_symlinks=False)
+                post_id = prefix + name.rpartition(".")[0]
+                by_id.setdefault(post_id, []).append(
+                    _PostFile(post_id, prefix + name, entry.path, info)
+                )
+    files = []
+    for post_id, found in sorted(by_id.items()):
+        if len(found) > 1:  # a.yaml and a.yml: which one is meant is not ours to guess
+            names = " and ".join(sorted(file.relative.rpartition("/")[2] for file in found))
+            for file in sorted(found, key=lambda file: file.relative):
                 queue.add_problem(
                     Problem(
-                        config.shown(here / name),
+                        config.shown(Path(file.path)),
                         None,
-                        "is a link to a folder, which the queue does not follow; "
-                        "move the posts into queue/ itself",
+                        f"id '{post_id}' is used by both {names}; rename or remove one of them",
                     )
                 )
-        dirs.sort()
-        for name in sorted(names):
-            path = here / name
-            if not name.endswith(SUFFIXES):
-                continue
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-                queue.add_problem(
-                    Problem(
-                        config.shown(path),
-                        None,
-                        "is a link that leads outside the queue folder; "
-                        "copy the post into queue/ instead",
-                    )
-                )
-                continue
-            files.append(path)
+            continue
+        files.append(found[0])
     return files
 
 
 def load_post(path: Path, post_id: str, config: Config) -> Post:
     """One post file, validated; raises InvalidFile with the first problem found."""
+    import difflib  # noqa: PLC0415
+
+    from bot.formatting import DoesNotFit  # noqa: PLC0415
+    from bot.loading import read_yaml_mapping  # noqa: PLC0415
+    from bot.text import has_invalid_characters  # noqa: PLC0415
+
     shown = config.shown(path)
     document = read_yaml_mapping(
         path, shown, empty_hint="a post needs at least 'title:' and 'url:' (or 'text:')"
@@ -279,6 +422,8 @@ def load_post(path: Path, post_id: str, config: Config) -> Post:
 
 def _check_content(data: dict[str, Any], text: str | None, title: str, url: str, fail: Any) -> None:
     """A post is either a literal ``text`` or a title with a web address."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
     if text is not None and not text.strip():
         raise fail("text", "text is empty; write the post there, or use title: and url: instead")
     if text is None:

@@ -13,25 +13,25 @@ prints or reads the clock: the CLI passes ``now`` and shows the report.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.ledger import FAILED, PENDING, PUBLISHED, Ledger, Record
 from bot.lock import LockHeld, RunLock
-from bot.posts import Post, load_queue, render_post
-from bot.schedule import History, due
+from bot.posts import Post, indexed_problems, indexed_queue, refresh_index, render_post
+from bot.schedule import History, current_slot, due, next_slot
+from bot.start import make_marker, queue_fingerprint
 
 if TYPE_CHECKING:
     from bot.publisher import Credentials, Publisher
 
-log = logging.getLogger(__name__)
-
 LOCK_FILE = "run.lock"
-_MAX_TURNS = 20  # posts that fail for good, each replaced by the next in the same run
+_MAX_TURNS = 20  # posts that fail for good, each replaced by the next, in one run
+# A full run checks again at least this often, whatever the quiet marker says.
+_LONGEST_QUIET = timedelta(hours=6)
 
 
 @dataclass
@@ -65,10 +65,11 @@ def run(
     now: datetime,
     *,
     dry_run: bool = False,
-    credentials: Credentials | None = None,
+    credentials: Credentials | Callable[[], Credentials | None] | None = None,
     connect: Callable[[Credentials], Publisher] | None = None,
 ) -> RunReport:
-    """Publish what is due at ``now``. ``connect`` makes the Publisher (tests inject sleep)."""
+    """Publish what is due at ``now``. ``credentials`` may be a function, called only when
+    something is to be sent; ``connect`` makes the Publisher (tests inject sleep)."""
     report = RunReport()
     try:
         with RunLock(config.paths.state / LOCK_FILE):
@@ -97,7 +98,7 @@ class _Run:
         now: datetime,
         ledger: Ledger,
         report: RunReport,
-        credentials: Credentials | None,
+        credentials: Credentials | Callable[[], Credentials | None] | None,
         connect: Callable[[Credentials], Publisher] | None,
     ) -> None:
         self.config, self.now, self.ledger, self.report = config, now, ledger, report
@@ -113,7 +114,18 @@ class _Run:
                 "published; `interlink-bot resume` to continue"
             )
             return
-        queue = load_queue(self.config)
+        # Taken before the queue is read: a file changed while this run reads it then shows
+        # up as a change to the next run.
+        fingerprint = queue_fingerprint(str(self.config.paths.queue))
+        walk_problems = refresh_index(self.config, self.ledger)
+        if not self._maybe_due():
+            queue = indexed_problems(self.ledger, walk_problems)
+            problems = [str(problem) for problem in queue.problems]
+            self.report.problems += problems
+            if not dry_run and fingerprint is not None:
+                self._mark_quiet(fingerprint, problems)
+            return
+        queue = indexed_queue(self.config, self.ledger, walk_problems)
         self.report.problems += [str(problem) for problem in queue.problems]
         posts = {post.id: post for post in queue.posts}
         unfinished = _unfinished(self.ledger.records(), posts, self.config)
@@ -136,12 +148,47 @@ class _Run:
         except _StopRun:
             pass
 
+    def _mark_quiet(self, fingerprint: str, problems: list[str]) -> None:
+        """Nothing can become due before the next slot or the next publish_at (no slot is
+        open, nothing is unfinished): later runs until then may stop at bot.start."""
+        candidates = [
+            self.now + _LONGEST_QUIET,
+            next_slot(self.now, self.config),
+            self.ledger.next_publish_at(self.now),
+        ]
+        until = min(moment for moment in candidates if moment is not None)
+        self.ledger.mark_quiet(
+            make_marker(
+                config_file=str(self.config.file),
+                queue_dir=str(self.config.paths.queue),
+                queue=fingerprint,
+                since=self.now.timestamp(),
+                until=until.timestamp(),
+                problems=problems,
+            )
+        )
+
+    def _maybe_due(self) -> bool:
+        """Whether anything could be due, asked of the index and the ledger without reading a
+        single post: most cron runs stop here. ``due`` makes the exact decision."""
+        slot = current_slot(self.now, self.config)
+        return (
+            self.ledger.anything_unfinished()
+            or self.ledger.publish_at_due(self.now)
+            or (slot is not None and not self.ledger.slot_served(slot))
+        )
+
     def _fresh(self, post: Post, slot: datetime | None) -> _Work:
         parts = [rendered.text for rendered in render_post(post, self.config)]
         return _Work(post.id, parts, 0, post.url or None, slot)
 
     def _describe(self, work: _Work) -> None:
-        where = f"slot {work.slot:%Y-%m-%d %H:%M} UTC" if work.slot else "its publish_at"
+        if work.pending or work.start > 0:
+            where = "unfinished: a killed run or a thread stopped part-way"
+        elif work.slot:
+            where = f"slot {work.slot:%Y-%m-%d %H:%M} UTC"
+        else:
+            where = "its publish_at"
         for number in range(work.start, len(work.parts)):
             self.report.done.append(
                 f"would publish {work.post_id} part {number} ({where}): {work.parts[number]}"
@@ -149,18 +196,19 @@ class _Run:
 
     def _connected(self) -> Publisher:
         if self.publisher is None:
-            if self.credentials is None:
+            credentials = self.credentials() if callable(self.credentials) else self.credentials
+            if credentials is None:
                 self.report.problems.append(
                     "X credentials are not set: put X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN "
                     "and X_ACCESS_TOKEN_SECRET in .env (see README: credentials)"
                 )
                 raise _StopRun
             if self.connect is not None:
-                self.publisher = self.connect(self.credentials)
+                self.publisher = self.connect(credentials)
             else:
                 from bot.publisher import Publisher  # noqa: PLC0415 - tweepy only when sending
 
-                self.publisher = Publisher(self.credentials)
+                self.publisher = Publisher(credentials)
         return self.publisher
 
     def _send(self, work: _Work) -> bool:

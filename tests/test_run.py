@@ -264,3 +264,24 @@ def test_log_json_has_the_spec_fields(
         assert entry["attempts"] == 1
         assert entry["at"] == "2026-01-05T09:05:00Z"
     assert cli("--root", site.root, "log", "--post", "nope", "--json").out == ""
+
+
+def test_the_queue_index_reads_a_changed_post_again(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Story"))
+    tick(site, connect, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # indexed, nothing due
+    site.post("a", post("Story").replace("approved: true", "approved: false"))
+    tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+    assert emulator.state.requests == []
+
+
+def test_the_queue_index_forgets_a_removed_post(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Story"))
+    tick(site, connect, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))
+    (site.root / "queue" / "a.yaml").unlink()
+    site.post("b", post("Other"))
+    tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+    assert [str(sent["text"]).split(" https")[0] for sent in posts_on(emulator)] == ["Other"]

@@ -1,0 +1,162 @@
+"""The `interlink-bot` entry point, kept light: most cron runs have nothing to do.
+
+Cron starts `interlink-bot run` every few minutes. When a full run finds nothing due and no
+slot open, it leaves a *quiet marker* in the ledger (bot.runner, Ledger.mark_quiet): nothing
+can become due before ``until`` (the next slot, or the earliest publish_at), as long as the
+config file, every queue file and the ledger stay as they were. Every other ledger write
+deletes the marker.
+
+A plain ``run`` (``[--root DIR] [--config FILE] run [--now T-with-offset]``) first checks the
+marker here, with nothing but ``os``, ``sqlite3`` and ``hashlib``: if the time is inside the
+quiet window and the stats of the config and of every queue file are unchanged, the run
+repeats the problems the full run found and ends. Anything else, or any doubt, and the full
+program (bot.cli) decides. The ledger must be in its default place, ROOT/state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from bot import __version__
+
+MARKER_VERSION = 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    quiet = quiet_run(arguments, os.environ, time.time())
+    if quiet is not None:
+        status, problems = quiet
+        for line in problems:
+            print(line, file=sys.stderr)
+        return status
+    from bot.cli import main as full  # noqa: PLC0415 - only when the short way does not apply
+
+    return full(arguments)
+
+
+def quiet_run(
+    argv: list[str], environ: os._Environ[str] | dict[str, str], clock: float
+) -> tuple[int, list[str]] | None:
+    """(exit status, problems to repeat) when the quiet marker holds; otherwise None."""
+    options = _plain_run(argv)
+    if options is None:
+        return None
+    root = os.path.abspath(options.get("--root") or environ.get("BOT_ROOT") or os.getcwd())
+    config_file = os.path.join(root, options.get("--config") or os.path.join("config", "bot.yaml"))
+    now = clock
+    if "--now" in options:
+        moment = _aware_epoch(options["--now"])
+        if moment is None:
+            return None
+        now = moment
+    ledger_file = os.path.join(root, "state", "ledger.sqlite3")
+    if not os.path.exists(ledger_file):
+        return None
+    from bot.ledger import read_quiet_marker  # noqa: PLC0415
+
+    text = read_quiet_marker(ledger_file)
+    if text is None:
+        return None
+    marker = json.loads(text)
+    if (
+        marker.get("version") != [MARKER_VERSION, __version__]
+        or marker.get("config") != file_key(config_file)
+        or not marker["since"] <= now < marker["until"]
+        or marker.get("queue") != queue_fingerprint(marker["queue_dir"])
+    ):
+        return None
+    problems: list[str] = marker["problems"]
+    return (1 if problems else 0), problems
+
+
+def make_marker(
+    *, config_file: str, queue_dir: str, queue: str, since: float, until: float, problems: list[str]
+) -> str:
+    """The marker a quiet full run leaves; ``queue`` is ``queue_fingerprint`` taken *before*
+    that run read the queue, so a change made while it ran is seen by the next one."""
+    return json.dumps(
+        {
+            "version": [MARKER_VERSION, __version__],
+            "config": file_key(config_file),
+            "queue_dir": queue_dir,
+            "queue": queue,
+            "since": since,
+            "until": until,
+            "problems": problems,
+        }
+    )
+
+
+def file_key(path: str) -> str | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+
+
+def queue_fingerprint(queue_dir: str) -> str | None:
+    """A digest of the queue folder's tree: every name, and the stat of every post file and
+    of what links point to. Any edit, addition, removal or rename changes it."""
+    digest = hashlib.sha256()
+    folders = [queue_dir]
+    try:
+        while folders:
+            folder = folders.pop()
+            # scandir's order is the folder's own: the same while nothing changes, and
+            # anything that changes it is a change worth a full run.
+            lines = [folder]
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                        lines.append(name + "/")
+                    elif name.endswith((".yaml", ".yml")) or entry.is_symlink():
+                        info = entry.stat()
+                        lines.append(
+                            f"{name}\0{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+                        )
+                    else:
+                        lines.append(name)
+            digest.update("\n".join(lines).encode("utf-8", "surrogateescape") + b"\n\n")
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _plain_run(argv: list[str]) -> dict[str, str] | None:
+    """The options of ``[--root DIR] [--config FILE] run [--now T]``, or None for anything
+    else (another command, -v, --dry-run, help): those take the full way."""
+    options: dict[str, str] = {}
+    index = 0
+    command_seen = False
+    while index < len(argv):
+        word = argv[index]
+        if word == "run" and not command_seen:
+            command_seen = True
+        elif (word in ("--root", "--config") and not command_seen and index + 1 < len(argv)) or (
+            word == "--now" and command_seen and index + 1 < len(argv)
+        ):
+            options[word] = argv[index + 1]
+            index += 1
+        else:
+            return None
+        index += 1
+    return options if command_seen else None
+
+
+def _aware_epoch(text: str) -> float | None:
+    from datetime import datetime  # noqa: PLC0415
+
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo else None

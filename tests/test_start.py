@@ -1,0 +1,144 @@
+"""bot.start: a cron run with nothing to do ends early, and any change sends it the full way."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.publisher import Credentials, Publisher
+from bot.sandbox import Sandbox
+from bot.start import quiet_run
+from tests.conftest import CREDENTIALS, Deployment, Result, posts_on
+from tests.test_run import CONFIG, post, tick
+
+Connect = Callable[[Credentials], Publisher]
+BETWEEN_SLOTS = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)  # slots at 09:00 and 13:00
+
+
+@pytest.fixture
+def site(deployment: Deployment) -> Deployment:
+    deployment.write("config/bot.yaml", CONFIG)
+    deployment.post("a", post("Story one"))
+    deployment.post("later", post("Timed story", publish_at="2026-01-05T12:00Z"))
+    return deployment
+
+
+def quiet(site: Deployment, at: datetime) -> tuple[int, list[str]] | None:
+    argv = ["--root", str(site.root), "run", "--now", at.isoformat()]
+    return quiet_run(argv, {}, 0.0)
+
+
+def settle(site: Deployment, connect: Connect) -> None:
+    """A full run between slots, which finds nothing due and leaves the quiet marker."""
+    report = tick(site, connect, BETWEEN_SLOTS)
+    assert report.done == []
+
+
+def touch_later(path: Path) -> None:
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+
+
+def test_a_run_with_nothing_due_ends_early_until_the_next_moment_something_could_be_due(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    settle(site, connect)
+    assert quiet(site, datetime(2026, 1, 5, 11, 30, tzinfo=UTC)) == (0, [])
+    # The earliest publish_at (12:00) ends the quiet window, before the 13:00 slot.
+    assert quiet(site, datetime(2026, 1, 5, 12, 0, tzinfo=UTC)) is None
+    assert quiet(site, datetime(2026, 1, 5, 10, 59, tzinfo=UTC)) is None  # before it began
+    assert emulator.state.requests == []
+
+
+def test_only_a_plain_run_takes_the_short_way(site: Deployment, connect: Connect) -> None:
+    settle(site, connect)
+    at = "2026-01-05T11:30:00+00:00"
+    root = str(site.root)
+    assert quiet_run(["--root", root, "run", "--now", at], {}, 0.0) == (0, [])
+    assert quiet_run(["--root", root, "run", "--now", "2026-01-05 11:30"], {}, 0.0) is None
+    assert quiet_run(["--root", root, "-v", "run", "--now", at], {}, 0.0) is None
+    assert quiet_run(["--root", root, "run", "--dry-run", "--now", at], {}, 0.0) is None
+    assert quiet_run(["--root", root, "status"], {}, 0.0) is None
+    assert quiet_run(["run", "--now", at], {"BOT_ROOT": root}, 0.0) == (0, [])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "edit a post",
+        "add a post",
+        "remove a post",
+        "touch the config",
+        "pause",
+        "add a folder",
+    ],
+)
+def test_any_change_sends_the_next_run_the_full_way(
+    site: Deployment, connect: Connect, cli: Callable[..., Result], change: str
+) -> None:
+    settle(site, connect)
+    at = datetime(2026, 1, 5, 11, 30, tzinfo=UTC)
+    assert quiet(site, at) == (0, [])
+    queue = site.root / "queue"
+    if change == "edit a post":
+        touch_later(queue / "a.yaml")
+    elif change == "add a post":
+        site.post("new", post("New story"))
+    elif change == "remove a post":
+        (queue / "later.yaml").unlink()
+    elif change == "touch the config":
+        touch_later(site.root / "config" / "bot.yaml")
+    elif change == "pause":
+        assert cli("--root", site.root, "pause").status == 0
+    elif change == "add a folder":
+        (queue / "2027").mkdir()
+    assert quiet(site, at) is None
+
+
+def test_an_edit_between_slots_is_acted_on_by_the_next_run(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    settle(site, connect)
+    # An editor moves the timed post forward to 11:15; the 11:20 run must see it.
+    site.post("later", post("Timed story", publish_at="2026-01-05T11:15Z"))
+    assert quiet(site, datetime(2026, 1, 5, 11, 20, tzinfo=UTC)) is None
+    tick(site, connect, datetime(2026, 1, 5, 11, 20, tzinfo=UTC))
+    assert [str(sent["text"]).split(" https")[0] for sent in posts_on(emulator)] == ["Timed story"]
+
+
+def test_problems_are_repeated_with_the_same_exit_status(
+    site: Deployment, connect: Connect
+) -> None:
+    site.post("broken", "title: [\n")
+    report = tick(site, connect, BETWEEN_SLOTS)
+    assert report.problems
+    assert quiet(site, datetime(2026, 1, 5, 11, 30, tzinfo=UTC)) == (1, report.problems)
+
+
+def test_a_run_that_found_work_leaves_no_marker(site: Deployment, connect: Connect) -> None:
+    tick(site, connect, datetime(2026, 1, 5, 9, 5, tzinfo=UTC))  # publishes for the 09:00 slot
+    assert quiet(site, datetime(2026, 1, 5, 9, 10, tzinfo=UTC)) is None
+    tick(site, connect, datetime(2026, 1, 5, 9, 10, tzinfo=UTC))  # slot served: quiet now
+    assert quiet(site, datetime(2026, 1, 5, 9, 15, tzinfo=UTC)) == (0, [])
+
+
+def test_the_entry_point_ends_a_quiet_run_without_the_full_program(
+    site: Deployment, emulator: Sandbox, connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import start  # noqa: PLC0415
+
+    settle(site, connect)
+    for name, value in zip(
+        ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"),
+        CREDENTIALS.values(),
+        strict=True,
+    ):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("X_API_BASE_URL", emulator.base_url)
+    argv = ["--root", str(site.root), "run", "--now", "2026-01-05T11:30Z"]
+    assert start.main(argv) == 0
+    assert emulator.state.requests == []
