@@ -12,11 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# The main job on the example deployment in this repository: validate the queue, then show
-# exactly what each post will look like on X.
+# The main job on the example deployment in this repository, against the local sandbox:
+# check the queue, publish what is due on a Tuesday of cron runs, show the log.
 demo: $(STAMP)
-	$(BIN)/interlink-bot check
-	$(BIN)/interlink-bot preview
+	$(BIN)/python tools/demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,6 +27,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
+	$(BIN)/python bench/bench_run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -511,9 +511,11 @@ def retry_post(config: Config, args: argparse.Namespace) -> int:
 
 
 def serve_sandbox(_: Config | None, args: argparse.Namespace) -> int:
-    from bot.sandbox import Sandbox  # noqa: PLC0415
+    from bot.sandbox import OAuthKeys, Sandbox  # noqa: PLC0415
 
-    server = Sandbox(args.port)
+    # With credentials set, it checks every signature against them, as X does.
+    credentials = args.secrets.credentials()
+    server = Sandbox(args.port, OAuthKeys(*credentials.values()) if credentials else None)
     print(f"sandbox: a stand-in for X at {server.base_url} (page: {server.base_url}/)", flush=True)
     print(f"  X_API_BASE_URL={server.base_url} interlink-bot run   # to publish to it", flush=True)
     try:
