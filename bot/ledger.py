@@ -52,6 +52,11 @@ _MIGRATIONS = (
     );
     CREATE INDEX queue_files_by_publish_at ON queue_files (publish_at) WHERE publish_at IS NOT NULL;
     """,
+    # 3: a request whose outcome is unknown (a timeout, a dropped connection, a 5xx): a
+    # later duplicate 403 for the same text then means it went out
+    """
+    ALTER TABLE parts ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
@@ -82,6 +87,7 @@ class Record(NamedTuple):
     attempts: int
     error: str | None
     at: datetime  # the last change
+    uncertain: bool = False  # a request may have published it although no answer came
 
     @property
     def tweet_url(self) -> str | None:
@@ -146,13 +152,13 @@ class Ledger:
     def records(self) -> list[Record]:
         """Every part ever attempted, newest change first."""
         rows = self._db.execute(
-            "SELECT post_id, part, status, text, url, slot, tweet_id, attempts, error, at "
-            "FROM parts ORDER BY at DESC, post_id, part DESC"
+            "SELECT post_id, part, status, text, url, slot, tweet_id, attempts, error, at, "
+            "uncertain FROM parts ORDER BY at DESC, post_id, part DESC"
         )
         return [
             Record(
                 row[0], row[1], row[2], row[3], row[4], _moment(row[5]), row[6], row[7], row[8],
-                datetime.fromisoformat(row[9]),
+                datetime.fromisoformat(row[9]), bool(row[10]),
             )
             for row in rows
         ]  # fmt: skip
@@ -186,16 +192,28 @@ class Ledger:
 
     def published(self, post_id: str, part: int, tweet_id: str | None, now: datetime) -> None:
         self._write(
-            "UPDATE parts SET status = 'published', tweet_id = ?, error = NULL, at = ? "
+            "UPDATE parts SET status = 'published', tweet_id = ?, error = NULL, uncertain = 0, "
+            "at = ? "
             "WHERE post_id = ? AND part = ?",
             (tweet_id, _iso(now), post_id, part),
         )
 
-    def failed(self, post_id: str, part: int, error: str, now: datetime, *, for_good: bool) -> None:
-        """A request that did not publish: ``retrying`` (it stays in line) or ``failed``."""
+    def failed(
+        self,
+        post_id: str,
+        part: int,
+        error: str,
+        now: datetime,
+        *,
+        for_good: bool,
+        uncertain: bool = False,
+    ) -> None:
+        """Requests that did not publish: ``retrying`` (it stays in line) or ``failed``.
+        ``uncertain``: one may have published it after all (once so, it stays so)."""
         self._write(
-            "UPDATE parts SET status = ?, error = ?, at = ? WHERE post_id = ? AND part = ?",
-            (FAILED if for_good else RETRYING, error, _iso(now), post_id, part),
+            "UPDATE parts SET status = ?, error = ?, at = ?, uncertain = max(uncertain, ?) "
+            "WHERE post_id = ? AND part = ?",
+            (FAILED if for_good else RETRYING, error, _iso(now), uncertain, post_id, part),
         )
 
     def retry(self, post_id: str, now: datetime) -> bool:
@@ -245,7 +263,8 @@ class Ledger:
         """A part left pending, or a thread whose first post is out but not all its parts
         (bot.runner resumes these before anything else)."""
         row = self._db.execute(
-            "SELECT 1 FROM parts WHERE status = 'pending' OR (part > 0 AND status = 'retrying') "
+            "SELECT 1 FROM parts WHERE status = 'pending' "
+            "OR (status = 'retrying' AND (part > 0 OR uncertain)) "
             "UNION ALL "
             "SELECT 1 FROM queue_files q JOIN parts p ON p.post_id = q.post_id AND p.part = 0 "
             "WHERE q.parts > 1 AND p.status = 'published' "

@@ -59,10 +59,21 @@ class PublishError(BotError):
 
 
 class Transient(PublishError):
-    """Worth trying again: the network, a timeout, X's 5xx, a rate limit."""
+    """Worth trying again: the network, a timeout, X's 5xx, a rate limit.
+
+    ``uncertain``: a request may have reached X and published the post although no answer
+    came back (a read timeout, a dropped connection, a 5xx); resending the same text and
+    meeting X's duplicate 403 then means it went out.
+    """
+
+    def __init__(self, message: str, *, uncertain: bool = False) -> None:
+        super().__init__(message)
+        self.uncertain = uncertain
 
 
 class RateLimited(Transient):
+    """429: X did not take the request."""
+
     def __init__(self, message: str, reset: datetime | None) -> None:
         super().__init__(message)
         self.reset = reset
@@ -128,9 +139,25 @@ class Publisher:
         self._timeout = timeout
         self.on_attempt = on_attempt
 
-    def post(self, text: str, *, reply_to: str | None = None) -> str:
-        """Publish ``text`` (as a reply to ``reply_to``); the new post's id. Raises
-        PublishError when X does not publish it, after retrying what is worth retrying."""
+    def post(self, text: str, *, reply_to: str | None = None) -> str | None:
+        """Publish ``text`` (as a reply to ``reply_to``): the new post's id, or None when an
+        earlier attempt of this call, whose answer was lost, had published it (X answered a
+        retry with its duplicate 403). Raises PublishError when X does not publish it, after
+        retrying what is worth retrying; a Transient one says whether it may have gone out."""
+        uncertain = False
+
+        def attempt() -> str | None:
+            nonlocal uncertain
+            try:
+                return self._post_once(text, reply_to)
+            except DuplicateContent:
+                if uncertain:
+                    return None
+                raise
+            except Transient as error:
+                uncertain = uncertain or error.uncertain
+                raise
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(Transient),
             wait=self._wait,
@@ -139,7 +166,11 @@ class Publisher:
             before_sleep=self._log_retry,
             reraise=True,
         )
-        return retrying(self._post_once, text, reply_to)
+        try:
+            return retrying(attempt)
+        except Transient as error:
+            error.uncertain = uncertain
+            raise
 
     def _post_once(self, text: str, reply_to: str | None) -> str:
         if self.on_attempt:
@@ -150,10 +181,14 @@ class Publisher:
             )
         except tweepy.TweepyException as error:
             raise self._explain(error) from None
+        except requests.ConnectTimeout:
+            raise Transient(f"could not reach X in time (timeout {self._timeout} s)") from None
         except requests.Timeout:
-            raise Transient(f"X did not answer in time (timeout {self._timeout} s)") from None
+            message = f"X did not answer in time (timeout {self._timeout} s)"
+            raise Transient(message, uncertain=True) from None
         except requests.RequestException as error:
-            raise Transient(f"could not reach X ({type(error).__name__})") from None
+            # Refused before sending, or dropped after: which one is not always knowable.
+            raise Transient(f"could not reach X ({type(error).__name__})", uncertain=True) from None
         data = response.data if isinstance(response, tweepy.Response) else None
         if not isinstance(data, dict) or "id" not in data:
             raise Transient("X answered without the new post's id")
@@ -186,7 +221,7 @@ class Publisher:
             at = f"; the limit resets at {when:%H:%M:%S} UTC" if when else ""
             return RateLimited(f"X rate limit reached (429){at}", when)
         if status >= 500:
-            return Transient(f"X is having trouble ({status}: {detail})")
+            return Transient(f"X is having trouble ({status}: {detail})", uncertain=True)
         if status == 401:
             return AccountRefused(
                 "X refused the credentials (401 Unauthorized): check X_API_KEY, X_API_SECRET, "

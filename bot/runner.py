@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.config import Config
-from bot.ledger import FAILED, PENDING, PUBLISHED, Ledger, Record
+from bot.ledger import FAILED, PENDING, PUBLISHED, RETRYING, Ledger, Record
 from bot.lock import LockHeld, RunLock
 from bot.posts import Post, indexed_problems, indexed_queue, refresh_index, render_post
 from bot.schedule import History, current_slot, due, next_slot
@@ -38,7 +38,6 @@ _LONGEST_QUIET = timedelta(hours=6)
 class RunReport:
     done: list[str] = field(default_factory=list)  # what happened, for stdout
     problems: list[str] = field(default_factory=list)  # what needs a person, for stderr
-    requests: int = 0
 
     @property
     def needs_a_person(self) -> bool:
@@ -217,13 +216,21 @@ class _Run:
             AccountRefused,
             DuplicateContent,
             PostRefused,
-            PublishError,
+            Transient,
         )
 
         publisher = self._connected()
         ledger, now, report = self.ledger, self.now, self.report
         reply_to = work.reply_to
         for number in range(work.start, len(work.parts)):
+            if number > 0 and reply_to is None:
+                # The part before went out, but X's answer with its id was lost: sending this
+                # one without it would make it a post of its own, not a reply.
+                report.problems.append(
+                    f"{work.post_id}: part {number - 1} went out but its id is unknown; the rest "
+                    "of the thread waits (reply to it by hand, then mark the parts in the log)"
+                )
+                return True
             ledger.begin(
                 work.post_id,
                 number,
@@ -234,29 +241,30 @@ class _Run:
             )
 
             def count(_: int, number: int = number) -> None:
-                report.requests += 1
                 ledger.count_attempt(work.post_id, number, now)
 
             publisher.on_attempt = count
+            unknown_before = number in work.pending
             try:
-                tweet_id: str | None = publisher.post(work.parts[number], reply_to=reply_to)
+                tweet_id = publisher.post(work.parts[number], reply_to=reply_to)
             except DuplicateContent as error:
-                if number not in work.pending:
+                if not unknown_before:
                     ledger.failed(work.post_id, number, str(error), now, for_good=True)
                     report.problems.append(f"{work.post_id}: {error}; change the text, then retry")
                     return False
-                # The earlier request, whose answer never came, had published it.
-                tweet_id = None
+                tweet_id = None  # the earlier request, whose answer never came, had published it
             except AccountRefused as error:
-                ledger.failed(work.post_id, number, str(error), now, for_good=False)
+                self._not_sent(work.post_id, number, error, unknown=unknown_before)
                 report.problems.append(str(error))
                 raise _StopRun from None
             except PostRefused as error:
                 ledger.failed(work.post_id, number, str(error), now, for_good=True)
                 report.problems.append(f"{work.post_id}: {error}")
                 return False
-            except PublishError as error:
-                ledger.failed(work.post_id, number, str(error), now, for_good=False)
+            except Transient as error:
+                self._not_sent(
+                    work.post_id, number, error, unknown=unknown_before or error.uncertain
+                )
                 report.done.append(f"{work.post_id}: {error}; it will be tried on the next run")
                 raise _StopRun from None
             ledger.published(work.post_id, number, tweet_id, now)
@@ -266,12 +274,17 @@ class _Run:
             reply_to = tweet_id
         return True
 
+    def _not_sent(self, post_id: str, part: int, error: Exception, *, unknown: bool) -> None:
+        """Record requests that did not publish as far as anyone knows: ``retrying``, and
+        ``uncertain`` if one may have gone out (the next run resolves those first)."""
+        self.ledger.failed(post_id, part, str(error), self.now, for_good=False, uncertain=unknown)
+
 
 def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -> list[_Work]:
-    """Posts with a part left pending by a killed run, or a thread that stopped part-way.
-
-    Parts already in the ledger are sent with the text recorded there: a resend must be the
-    same text for X to recognise it as a duplicate.
+    """What the next run resolves before anything else: a part left ``pending`` by a killed
+    run, a part whose last request may have gone out (``uncertain``), a thread stopped
+    part-way. Such a part is sent again with the text recorded: X recognises a resend of the
+    same text as a duplicate, and only for a while, so these cannot wait for a slot.
     """
     by_post: dict[str, dict[int, Record]] = {}
     for record in records:
@@ -279,20 +292,26 @@ def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -
     work = []
     for post_id, parts in sorted(by_post.items()):
         first = parts.get(0)
-        statuses = {record.status for record in parts.values()}
-        if first is None or first.status not in (PENDING, PUBLISHED) or FAILED in statuses:
-            continue  # not started, waiting for its turn (retrying), or needing `retry`
+        if first is None or any(record.status == FAILED for record in parts.values()):
+            continue  # needs `retry`
+        unknown = frozenset(
+            number
+            for number, record in parts.items()
+            if record.status == PENDING or (record.status == RETRYING and record.uncertain)
+        )
+        if first.status != PUBLISHED and 0 not in unknown:
+            continue  # not started, or waiting for its turn: the schedule decides
         texts = [record.text for _, record in sorted(parts.items())]
         post = posts.get(post_id)
         if post is not None:
             rendered = [part.text for part in render_post(post, config)]
             texts += rendered[len(texts) :]
         start = next(
-            (n for n, _ in enumerate(texts) if n not in parts or parts[n].status != PUBLISHED), None
+            (n for n, _ in enumerate(texts) if n not in parts or parts[n].status != PUBLISHED),
+            None,
         )
         if start is None:
             continue
-        pending = frozenset(n for n, record in parts.items() if record.status == PENDING)
         reply_to = parts[start - 1].tweet_id if start > 0 else None
-        work.append(_Work(post_id, texts, start, first.url, first.slot, reply_to, pending))
+        work.append(_Work(post_id, texts, start, first.url, first.slot, reply_to, unknown))
     return work

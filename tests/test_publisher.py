@@ -155,3 +155,27 @@ def test_connection_refused_is_transient(sleeps: Sleeps) -> None:
 
 def test_credentials_never_show_in_repr() -> None:
     assert not any(secret in repr(CREDENTIALS) for secret in SECRET_VALUES)
+
+
+def test_a_timeout_whose_post_went_out_is_not_sent_twice(emulator: Sandbox, sleeps: Sleeps) -> None:
+    # X creates the post but its answer never arrives; the retry meets X's duplicate 403.
+    script(emulator, "hang")
+    publisher = Publisher(CREDENTIALS, base_url=emulator.base_url, timeout=0.3, sleep=sleeps)
+    assert publisher.post("went out the first time") is None  # published, id unknown
+    assert len(posts_on(emulator)) == 1
+    assert tweet_requests(emulator) == 2
+
+
+def test_failing_after_an_unknown_outcome_says_so(emulator: Sandbox, sleeps: Sleeps) -> None:
+    script(emulator, *["hang"] * 6)
+    publisher = Publisher(CREDENTIALS, base_url=emulator.base_url, timeout=0.3, sleep=sleeps)
+    with pytest.raises(Transient) as caught:
+        publisher.post("maybe out")
+    assert caught.value.uncertain
+
+
+def test_a_rate_limit_is_a_known_outcome(emulator: Sandbox, connect: Connect) -> None:
+    script(emulator, "429:900")
+    with pytest.raises(RateLimited) as caught:
+        connect(CREDENTIALS).post("not sent")
+    assert not caught.value.uncertain

@@ -285,3 +285,49 @@ def test_the_queue_index_forgets_a_removed_post(
     site.post("b", post("Other"))
     tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
     assert [str(sent["text"]).split(" https")[0] for sent in posts_on(emulator)] == ["Other"]
+
+
+def test_a_timed_out_post_that_went_out_is_recorded_published_not_failed(
+    site: Deployment, emulator: Sandbox, sleeps: list[float]
+) -> None:
+    site.post("a", post("Story"))
+    script(emulator, "hang")
+
+    def slow_x(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps.append)
+
+    report = tick(site, slow_x)
+    assert report.problems == []
+    assert len(posts_on(emulator)) == 1
+    assert ledger_rows(site) == [("a", 0, "published", 2)]
+
+
+def test_an_unknown_outcome_is_resolved_first_by_the_next_run(
+    site: Deployment, emulator: Sandbox, sleeps: list[float], connect: Connect
+) -> None:
+    site.post("a", post("Story"))
+    script(emulator, *["hang"] * 6)
+
+    def slow_x(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps.append)
+
+    tick(site, slow_x)
+    assert ledger_rows(site)[0][:3] == ("a", 0, "retrying")
+    tick(site, connect, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # between slots: resolved
+    assert len(posts_on(emulator)) == 1
+    assert ledger_rows(site)[0][:3] == ("a", 0, "published")
+
+
+def test_a_thread_never_continues_without_the_id_to_reply_to(
+    site: Deployment, emulator: Sandbox, sleeps: list[float]
+) -> None:
+    site.post("t", post("Digest") + 'thread: ["part two", "part three"]\n')
+    script(emulator, "ok", "hang")  # part two goes out, but its answer (and id) is lost
+
+    def slow_x(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps.append)
+
+    report = tick(site, slow_x)
+    assert [sent["text"] for sent in posts_on(emulator)][1:] == ["part two"]
+    assert "part 1 went out but its id is unknown" in report.problems[0]
+    assert [row[:3] for row in ledger_rows(site)] == [("t", 1, "published"), ("t", 0, "published")]
