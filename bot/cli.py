@@ -154,11 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as error:  # noqa: BLE001 - a bug: one line; the traceback only with -v
         if args.verbose:
-            traceback.print_exc()
-        print(
+            print(secrets.redact(traceback.format_exc()), file=sys.stderr, end="")
+        _say(
+            args,
             f"interlink-bot: internal error: {type(error).__name__}: {error} "
             "(please report it; -v shows the traceback)",
-            file=sys.stderr,
+            problem=True,
         )
         return NEEDS_A_PERSON
     return status
@@ -355,12 +356,10 @@ def run_once(config: Config, args: argparse.Namespace) -> int:
 
 
 def _connect(secrets: _Secrets) -> Callable[[Credentials], Publisher]:
-    base_url = secrets.values().get("X_API_BASE_URL")
-
     def connect(credentials: Credentials) -> Publisher:
         from bot.publisher import Publisher  # noqa: PLC0415 - tweepy only when sending
 
-        return Publisher(credentials, base_url=base_url)
+        return Publisher(credentials, base_url=secrets.values().get("X_API_BASE_URL"))
 
     return connect
 

@@ -125,7 +125,7 @@ class Publisher:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
-        on_attempt: Callable[[int], None] | None = None,
+        on_attempt: Callable[[], None] | None = None,
     ) -> None:
         self._client = tweepy.Client(
             consumer_key=credentials.api_key,
@@ -173,8 +173,8 @@ class Publisher:
             raise
 
     def _post_once(self, text: str, reply_to: str | None) -> str:
-        if self.on_attempt:
-            self.on_attempt(1)
+        if self.on_attempt:  # before the request: the ledger counts it even if we die in it
+            self.on_attempt()
         try:
             response = self._client.create_tweet(
                 text=text, in_reply_to_tweet_id=reply_to, user_auth=True
@@ -191,7 +191,7 @@ class Publisher:
             raise Transient(f"could not reach X ({type(error).__name__})", uncertain=True) from None
         data = response.data if isinstance(response, tweepy.Response) else None
         if not isinstance(data, dict) or "id" not in data:
-            raise Transient("X answered without the new post's id")
+            raise Transient("X answered without the new post's id", uncertain=True)
         return str(data["id"])
 
     def _wait(self, state: tenacity.RetryCallState) -> float:

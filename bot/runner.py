@@ -240,7 +240,7 @@ class _Run:
                 slot=work.slot if number == 0 else None,
             )
 
-            def count(_: int, number: int = number) -> None:
+            def count(number: int = number) -> None:
                 ledger.count_attempt(work.post_id, number, now)
 
             publisher.on_attempt = count
