@@ -124,6 +124,11 @@ def posts_on(emulator: Sandbox) -> list[dict[str, object]]:
         return list(emulator.state.posts)
 
 
+def titles_on(emulator: Sandbox) -> list[str]:
+    """What the emulator received, each post's text up to its link."""
+    return [str(post["text"]).split(" https")[0] for post in posts_on(emulator)]
+
+
 def tweet_requests(emulator: Sandbox) -> int:
     with emulator.state.lock:
         return sum(1 for request in emulator.state.requests if request["path"] == "/2/tweets")

@@ -13,7 +13,7 @@ from bot.ledger import Ledger
 from bot.publisher import Credentials, Publisher
 from bot.runner import RunReport, run
 from bot.sandbox import Sandbox
-from tests.conftest import CREDENTIALS, Deployment, Result, posts_on, tweet_requests
+from tests.conftest import CREDENTIALS, Deployment, Result, posts_on, titles_on, tweet_requests
 from tests.test_publisher import script
 
 Connect = Callable[[Credentials], Publisher]
@@ -122,7 +122,7 @@ def test_a_post_refused_for_good_gives_its_turn_to_the_next(
     site.post("b", post("Next story"))
     script(emulator, "400")
     report = tick(site, connect)
-    assert [str(p["text"]).split(" https")[0] for p in posts_on(emulator)] == ["Next story"]
+    assert titles_on(emulator) == ["Next story"]
     assert report.needs_a_person
     assert "a: X rejected the post (400" in report.problems[0]
     assert sorted(row[:3] for row in ledger_rows(site)) == [
@@ -284,7 +284,7 @@ def test_the_queue_index_forgets_a_removed_post(
     (site.root / "queue" / "a.yaml").unlink()
     site.post("b", post("Other"))
     tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
-    assert [str(sent["text"]).split(" https")[0] for sent in posts_on(emulator)] == ["Other"]
+    assert titles_on(emulator) == ["Other"]
 
 
 def test_a_timed_out_post_that_went_out_is_recorded_published_not_failed(
