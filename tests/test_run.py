@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.config import Config, load_config
-from bot.ledger import Ledger
+from bot.ledger import Ledger, Record
 from bot.publisher import Credentials, Publisher
 from bot.runner import RunReport, run
 from bot.sandbox import Sandbox
@@ -331,3 +331,39 @@ def test_a_thread_never_continues_without_the_id_to_reply_to(
     assert [sent["text"] for sent in posts_on(emulator)][1:] == ["part two"]
     assert "part 1 went out but its id is unknown" in report.problems[0]
     assert [row[:3] for row in ledger_rows(site)] == [("t", 1, "published"), ("t", 0, "published")]
+
+
+@pytest.mark.parametrize(
+    ("day_start", "expected"),
+    [
+        # 2026-03-29: 01:00 GMT becomes 02:00 BST; the 01:30 slot fires once, at 02:30 BST.
+        ("2026-03-28T23:00", ["2026-03-29T01:30", "2026-03-29T08:00"]),
+        # 2026-10-25: 02:00 BST becomes 01:00 GMT; 01:30 happens twice and fires at the first.
+        ("2026-10-24T23:00", ["2026-10-25T00:30", "2026-10-25T09:00"]),
+    ],
+)
+def test_a_day_of_cron_runs_across_a_clock_change(
+    site: Deployment, emulator: Sandbox, connect: Connect, day_start: str, expected: list[str]
+) -> None:
+    site.write(
+        "config/bot.yaml",
+        "timezone: Europe/London\nschedule:\n  slots:\n    daily: ['01:30', '09:00']\n"
+        "  min_gap_minutes: 0\n",
+    )
+    for number in range(4):
+        site.post(f"p{number}", post(f"Story {number}"))
+    moment = datetime.fromisoformat(day_start).replace(tzinfo=UTC)
+    for _ in range(24 * 6):  # every ten minutes, as cron would
+        tick(site, connect, moment)
+        moment += timedelta(minutes=10)
+    assert len(posts_on(emulator)) == 2
+    slots = sorted(r.slot for r in _records(site) if r.slot is not None and r.status == "published")
+    assert [slot.strftime("%Y-%m-%dT%H:%M") for slot in slots] == expected
+
+
+def _records(site: Deployment) -> list[Record]:
+    ledger = Ledger.open(load_config(site.root).paths.state)
+    try:
+        return ledger.records()
+    finally:
+        ledger.close()
