@@ -16,8 +16,10 @@ This module is imported only when something will be sent: tweepy and requests ta
 
 from __future__ import annotations
 
+import html
 import logging
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ import tweepy
 from requests.adapters import HTTPAdapter
 
 from bot.errors import BotError
+from bot.text import extract_urls_with_indices
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +109,16 @@ class _BaseUrlAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+def _comparable(text: str) -> str:
+    """``text`` as X would echo it, minus what X changes: links (t.co) and HTML escapes."""
+    normalized = unicodedata.normalize("NFC", html.unescape(text))
+    pieces, position = [], 0
+    for span in extract_urls_with_indices(normalized):
+        pieces += [normalized[position : span.start], "<link>"]
+        position = span.end
+    return "".join([*pieces, normalized[position:]]).strip()
+
+
 class _OverBudget(tenacity.stop.stop_base):
     """Stop when the next wait would take the run past RETRY_BUDGET seconds of waiting: a
     rate-limit reset further away than that leaves the post for the next run."""
@@ -171,6 +184,22 @@ class Publisher:
         except Transient as error:
             error.uncertain = uncertain
             raise
+
+    def find_published(self, text: str) -> str | None:
+        """The id of the account's recent post with ``text``, or None: for a post that went
+        out while X's answer (and so its id) was lost. Two reads (billed), so only when a
+        reply needs the id. X shows links as t.co links, so links are compared as links."""
+        try:
+            me = self._client.get_me(user_auth=True)
+            recent = self._client.get_users_tweets(me.data.id, max_results=20, user_auth=True)
+        except (tweepy.TweepyException, requests.RequestException) as error:
+            log.info("looking up the account's recent posts failed: %s", type(error).__name__)
+            return None
+        wanted = _comparable(text)
+        for tweet in recent.data or []:
+            if _comparable(tweet.text) == wanted:
+                return str(tweet.id)
+        return None
 
     def _post_once(self, text: str, reply_to: str | None) -> str:
         if self.on_attempt:  # before the request: the ledger counts it even if we die in it

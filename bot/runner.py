@@ -224,13 +224,16 @@ class _Run:
         reply_to = work.reply_to
         for number in range(work.start, len(work.parts)):
             if number > 0 and reply_to is None:
-                # The part before went out, but X's answer with its id was lost: sending this
-                # one without it would make it a post of its own, not a reply.
-                report.problems.append(
-                    f"{work.post_id}: part {number - 1} went out but its id is unknown; the rest "
-                    "of the thread waits (reply to it by hand, then mark the parts in the log)"
-                )
-                return True
+                # The part before went out, but X's answer with its id was lost: ask X for it.
+                # Without it this part would be a post of its own, not a reply.
+                reply_to = publisher.find_published(work.parts[number - 1])
+                if reply_to is None:
+                    report.problems.append(
+                        f"{work.post_id}: part {number - 1} went out but X does not say its id; "
+                        "the rest of the thread waits for the next run"
+                    )
+                    return True
+                ledger.published(work.post_id, number - 1, reply_to, now)
             ledger.begin(
                 work.post_id,
                 number,

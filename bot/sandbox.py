@@ -6,6 +6,7 @@ post it already has; and, when told to, 400, 401, 402, 403, 429 with ``x-rate-li
 5xx, a hang, or a hold. With credentials it checks every request's OAuth 1.0a signature (HMAC-SHA1,
 RFC 5849) against X's own URL, as X would, and answers 401 when it is wrong.
 
+- ``GET /2/users/me`` and ``GET /2/users/:id/tweets``: the account and its recent posts;
 - ``GET /`` a page listing what was posted (replies under the post they answer);
 - ``GET /sandbox/state`` the posts and every request received, as JSON;
 - ``POST /sandbox/script`` a JSON list of answers for the next ``POST /2/tweets`` requests:
@@ -33,6 +34,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from bot.text import MAX_WEIGHTED_LENGTH, weighted_length
 
 X_API = "https://api.twitter.com"
+ACCOUNT_ID = "1234"  # the sandbox's one account
 HANG_SECONDS = 120.0  # a hung answer ends at the latest then, or when the server stops
 
 
@@ -135,6 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the page and /sandbox/state show what happened."""
 
     def do_GET(self) -> None:
+        if self.path.startswith("/2/"):
+            self._x_get()
+            return
         if self.path == "/sandbox/state":
             with self.server.state.lock:
                 body = {"posts": self.server.state.posts, "requests": self.server.state.requests}
@@ -178,6 +183,38 @@ class _Handler(BaseHTTPRequestHandler):
             state.stopping.wait(HANG_SECONDS)
             return
         self._send(status, body, headers)
+
+    def _x_get(self) -> None:
+        """X's user look-ups: who the account is, and its recent posts, newest first."""
+        state = self.server.state
+        record: dict[str, Any] = {"method": "GET", "path": self.path, "status": None}
+        with state.received:
+            state.requests.append(record)
+            state.received.notify_all()
+        keys = self.server.keys
+        if keys is not None and not oauth_signature_valid(
+            "GET", X_API + self.path, self.headers.get("Authorization", ""), keys, []
+        ):
+            record["status"] = 401
+            self._send(401, _ANSWERS["401"][1])
+            return
+        route = urlsplit(self.path)
+        query = dict(parse_qsl(route.query))
+        if route.path == "/2/users/me":
+            record["status"] = 200
+            self._send(200, {"data": {"id": ACCOUNT_ID, "name": "Sandbox", "username": "sandbox"}})
+        elif route.path == f"/2/users/{ACCOUNT_ID}/tweets":
+            limit = min(max(int(query.get("max_results", 10)), 5), 100)
+            with state.lock:
+                recent = [
+                    {"id": post["id"], "text": post["text"], "edit_history_tweet_ids": [post["id"]]}
+                    for post in reversed(state.posts[-limit:])
+                ]
+            record["status"] = 200
+            self._send(200, {"data": recent, "meta": {"result_count": len(recent)}})
+        else:
+            record["status"] = 404
+            self._send(404, {"title": "Not Found", "status": 404})
 
     def _send(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None

@@ -55,6 +55,30 @@ def test_killed_mid_request_then_the_next_run_publishes_exactly_once(
     assert ledger_rows(site) == [("a", 0, "published", 2)]
 
 
+def test_killed_during_part_two_of_a_thread_then_the_next_run_completes_it_once(
+    site: Deployment, emulator: Sandbox
+) -> None:
+    site.post("a", post("Digest") + 'thread: ["part two", "part three"]\n')
+    script(emulator, "ok", "hang")  # part two is created; its answer never arrives
+    env = environment(emulator, site.root)
+    first = subprocess.Popen(RUN, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert emulator.wait_for_requests(2, timeout=60)
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(timeout=60)
+    assert [row[:3] for row in ledger_rows(site)] == [("a", 1, "pending"), ("a", 0, "published")]
+
+    second = subprocess.run(
+        [*RUN[:-1], "2026-01-05T09:10Z"], env=env, capture_output=True, text=True, check=False
+    )
+    assert second.returncode == 0, second.stderr
+    posted = posts_on(emulator)
+    assert [p["text"] for p in posted][1:] == ["part two", "part three"]
+    assert [p["in_reply_to"] for p in posted] == [None, posted[0]["id"], posted[1]["id"]]
+    assert [row[2] for row in ledger_rows(site)] == ["published"] * 3
+
+
 def wait_for_exits(runs: list[subprocess.Popen[bytes]], count: int) -> None:
     """Block until ``count`` of ``runs`` have exited (their stdout closes), without polling."""
     with selectors.DefaultSelector() as selector:

@@ -318,7 +318,7 @@ def test_an_unknown_outcome_is_resolved_first_by_the_next_run(
     assert ledger_rows(site)[0][:3] == ("a", 0, "published")
 
 
-def test_a_thread_never_continues_without_the_id_to_reply_to(
+def test_a_thread_part_whose_answer_was_lost_is_found_on_x_and_the_thread_goes_on(
     site: Deployment, emulator: Sandbox, sleeps: list[float]
 ) -> None:
     site.post("t", post("Digest") + 'thread: ["part two", "part three"]\n')
@@ -328,9 +328,29 @@ def test_a_thread_never_continues_without_the_id_to_reply_to(
         return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps.append)
 
     report = tick(site, slow_x)
-    assert [sent["text"] for sent in posts_on(emulator)][1:] == ["part two"]
-    assert "part 1 went out but its id is unknown" in report.problems[0]
-    assert [row[:3] for row in ledger_rows(site)] == [("t", 1, "published"), ("t", 0, "published")]
+    assert report.problems == []
+    first, second, third = posts_on(emulator)
+    assert (second["in_reply_to"], third["in_reply_to"]) == (first["id"], second["id"])
+    assert [row[:3] for row in ledger_rows(site)] == [
+        ("t", 2, "published"),
+        ("t", 1, "published"),
+        ("t", 0, "published"),
+    ]
+
+
+def test_an_error_on_part_two_then_the_next_run_completes_the_thread(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("t", post("Digest") + 'thread: ["part two", "part three"]\n')
+    script(emulator, "ok", *["503"] * 6)
+    tick(site, connect)
+    assert len(posts_on(emulator)) == 1
+    with emulator.state.lock:
+        emulator.state.script.clear()
+    tick(site, connect, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # between slots
+    first, second, third = posts_on(emulator)
+    assert [second["text"], third["text"]] == ["part two", "part three"]
+    assert (second["in_reply_to"], third["in_reply_to"]) == (first["id"], second["id"])
 
 
 @pytest.mark.parametrize(
