@@ -57,6 +57,10 @@ _MIGRATIONS = (
     """
     ALTER TABLE parts ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: the uploaded image of a part, reused when the post is sent again
+    """
+    ALTER TABLE parts ADD COLUMN media_id TEXT;
+    """,
 )
 
 
@@ -188,6 +192,19 @@ class Ledger:
         self._write(
             "UPDATE parts SET attempts = attempts + 1, at = ? WHERE post_id = ? AND part = ?",
             (_iso(now), post_id, part),
+        )
+
+    def media_id(self, post_id: str, part: int) -> str | None:
+        """The id X gave the image already uploaded for this part, if any."""
+        row = self._db.execute(
+            "SELECT media_id FROM parts WHERE post_id = ? AND part = ?", (post_id, part)
+        ).fetchone()
+        return row[0] if row else None
+
+    def uploaded(self, post_id: str, part: int, media_id: str, now: datetime) -> None:
+        self._write(
+            "UPDATE parts SET media_id = ?, at = ? WHERE post_id = ? AND part = ?",
+            (media_id, _iso(now), post_id, part),
         )
 
     def published(self, post_id: str, part: int, tweet_id: str | None, now: datetime) -> None:

@@ -37,10 +37,10 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 # Longer fields are certainly mistakes, and measuring them would only waste time.
 MAX_FIELD_CHARACTERS = 5000
 _IMAGE_SIGNATURES = (
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
 )
 
 
@@ -519,7 +519,7 @@ def _image(value: object, config: Config, fail: Any) -> Image | None:
         raise fail(
             "image", f"image {path!r} is {size / 1024 / 1024:.1f} MB; X accepts at most 5 MB"
         )
-    if _image_kind(head) is None:
+    if image_type(head) is None:
         raise fail(
             "image",
             f"image {path!r} is not a JPEG, PNG, GIF or WEBP image (judged by its content, not "
@@ -528,7 +528,8 @@ def _image(value: object, config: Config, fail: Any) -> Image | None:
     return Image(file, alt)
 
 
-def _image_kind(head: bytes) -> str | None:
+def image_type(head: bytes) -> str | None:
+    """The MIME type of a JPEG, PNG, GIF or WEBP image judged by its first bytes, or None."""
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
+        return "image/webp"
     return next((kind for magic, kind in _IMAGE_SIGNATURES if head.startswith(magic)), None)

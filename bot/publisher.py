@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -147,12 +148,16 @@ class Publisher:
             access_token_secret=credentials.access_token_secret,
         )
         self._client.session.mount(X_API + "/", _BaseUrlAdapter(base_url, timeout))
+        # tweepy's own OAuth 1.0a signing, for the requests tweepy cannot make (media).
+        self._auth = tweepy.OAuth1UserHandler(*credentials.values()).apply_auth()
         self._sleep = sleep
         self._clock = clock
         self._timeout = timeout
         self.on_attempt = on_attempt
 
-    def post(self, text: str, *, reply_to: str | None = None) -> str | None:
+    def post(
+        self, text: str, *, reply_to: str | None = None, media_ids: list[str] | None = None
+    ) -> str | None:
         """Publish ``text`` (as a reply to ``reply_to``): the new post's id, or None when an
         earlier attempt of this call, whose answer was lost, had published it (X answered a
         retry with its duplicate 403). Raises PublishError when X does not publish it, after
@@ -162,7 +167,7 @@ class Publisher:
         def attempt() -> str | None:
             nonlocal uncertain
             try:
-                return self._post_once(text, reply_to)
+                return self._post_once(text, reply_to, media_ids)
             except DuplicateContent:
                 if uncertain:
                     return None
@@ -171,7 +176,56 @@ class Publisher:
                 uncertain = uncertain or error.uncertain
                 raise
 
-        retrying = tenacity.Retrying(
+        try:
+            return self._retrying()(attempt)
+        except Transient as error:
+            error.uncertain = uncertain
+            raise
+
+    def upload_image(self, path: Path, media_type: str) -> str:
+        """Upload an image through X's v2 media upload (tweepy 4.17 has only the deprecated
+        v1.1 one); the media id. One multipart request, signed like tweepy's own."""
+
+        def attempt() -> str:
+            data = path.read_bytes()
+            response = self._request(
+                "/2/media/upload",
+                files={"media": (path.name, data, media_type)},
+                data={"media_category": "tweet_image"},
+            )
+            media_id = (response.get("data") or {}).get("id")
+            if not media_id:
+                raise Transient("X answered the upload without a media id")
+            return str(media_id)
+
+        return self._retrying()(attempt)
+
+    def describe_image(self, media_id: str, alt: str) -> None:
+        """Set the alt text of an uploaded image (X: POST /2/media/metadata)."""
+        body = {"id": media_id, "metadata": {"alt_text": {"text": alt}}}
+        self._retrying()(lambda: self._request("/2/media/metadata", json=body))
+
+    def _request(self, route: str, **body: Any) -> dict[str, Any]:
+        """POST to X through the client's session (base URL, timeout, OAuth 1.0a)."""
+        if self.on_attempt:
+            self.on_attempt()
+        try:
+            response = self._client.session.post(X_API + route, auth=self._auth, **body)
+        except requests.ConnectTimeout:
+            raise Transient(f"could not reach X in time (timeout {self._timeout} s)") from None
+        except requests.RequestException as error:
+            raise Transient(f"could not reach X ({type(error).__name__})") from None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if not 200 <= response.status_code < 300:
+            reset = response.headers.get("x-rate-limit-reset")
+            raise _refusal(response.status_code, _detail(answer, response.reason), reset)
+        return answer if isinstance(answer, dict) else {}
+
+    def _retrying(self) -> tenacity.Retrying:
+        return tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(Transient),
             wait=self._wait,
             stop=tenacity.stop_any(tenacity.stop_after_attempt(MAX_ATTEMPTS), _OverBudget()),
@@ -179,11 +233,6 @@ class Publisher:
             before_sleep=self._log_retry,
             reraise=True,
         )
-        try:
-            return retrying(attempt)
-        except Transient as error:
-            error.uncertain = uncertain
-            raise
 
     def find_published(self, text: str) -> str | None:
         """The id of the account's recent post with ``text``, or None: for a post that went
@@ -201,12 +250,12 @@ class Publisher:
                 return str(tweet.id)
         return None
 
-    def _post_once(self, text: str, reply_to: str | None) -> str:
+    def _post_once(self, text: str, reply_to: str | None, media_ids: list[str] | None) -> str:
         if self.on_attempt:  # before the request: the ledger counts it even if we die in it
             self.on_attempt()
         try:
             response = self._client.create_tweet(
-                text=text, in_reply_to_tweet_id=reply_to, user_auth=True
+                text=text, in_reply_to_tweet_id=reply_to, media_ids=media_ids, user_auth=True
             )
         except tweepy.TweepyException as error:
             raise self._explain(error) from None
@@ -242,32 +291,46 @@ class Publisher:
     def _explain(error: tweepy.TweepyException) -> PublishError:
         if not isinstance(error, tweepy.HTTPException):
             return Transient(f"could not reach X ({type(error).__name__})")
-        status = error.response.status_code
-        detail = " ".join(error.api_messages) or error.response.reason or ""
-        if status == 429:
-            reset = getattr(error, "reset_time", None)
-            when = datetime.fromtimestamp(reset, UTC) if reset else None
-            at = f"; the limit resets at {when:%H:%M:%S} UTC" if when else ""
-            return RateLimited(f"X rate limit reached (429){at}", when)
-        if status >= 500:
-            return Transient(f"X is having trouble ({status}: {detail})", uncertain=True)
-        if status == 401:
-            return AccountRefused(
-                "X refused the credentials (401 Unauthorized): check X_API_KEY, X_API_SECRET, "
-                "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET; regenerate them in the developer "
-                "portal if they were revoked"
-            )
-        if status == 402:
-            return AccountRefused(
-                "X refused: the account has no API credits left (402 CreditsDepleted); add "
-                "credits in the developer portal, then posts go out again"
-            )
-        if status == 403 and "duplicate" in detail.lower():
-            return DuplicateContent(f"X refused a duplicate of a recent post (403: {detail})")
-        if status == 403 and "permission" in detail.lower():
-            return AccountRefused(
-                "X refused: the app may not post (403: app permissions). In the developer "
-                "portal set the app's permissions to Read and Write, then regenerate the "
-                "access token and secret and put the new ones in .env"
-            )
-        return PostRefused(f"X rejected the post ({status}: {detail}); fix it, then run retry")
+        response = error.response
+        detail = " ".join(error.api_messages) or response.reason or ""
+        return _refusal(response.status_code, detail, response.headers.get("x-rate-limit-reset"))
+
+
+def _detail(answer: object, reason: str | None) -> str:
+    if isinstance(answer, dict):
+        if answer.get("detail"):
+            return str(answer["detail"])
+        messages = [e.get("message", "") for e in answer.get("errors", []) if isinstance(e, dict)]
+        if any(messages):
+            return " ".join(messages)
+    return reason or ""
+
+
+def _refusal(status: int, detail: str, reset_header: str | None) -> PublishError:
+    """The error for X's answer ``status``, with a message a maintainer can act on."""
+    if status == 429:
+        when = datetime.fromtimestamp(int(reset_header), UTC) if reset_header else None
+        at = f"; the limit resets at {when:%H:%M:%S} UTC" if when else ""
+        return RateLimited(f"X rate limit reached (429){at}", when)
+    if status >= 500:
+        return Transient(f"X is having trouble ({status}: {detail})", uncertain=True)
+    if status == 401:
+        return AccountRefused(
+            "X refused the credentials (401 Unauthorized): check X_API_KEY, X_API_SECRET, "
+            "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET; regenerate them in the developer "
+            "portal if they were revoked"
+        )
+    if status == 402:
+        return AccountRefused(
+            "X refused: the account has no API credits left (402 CreditsDepleted); add "
+            "credits in the developer portal, then posts go out again"
+        )
+    if status == 403 and "duplicate" in detail.lower():
+        return DuplicateContent(f"X refused a duplicate of a recent post (403: {detail})")
+    if status == 403 and "permission" in detail.lower():
+        return AccountRefused(
+            "X refused: the app may not post (403: app permissions). In the developer "
+            "portal set the app's permissions to Read and Write, then regenerate the "
+            "access token and secret and put the new ones in .env"
+        )
+    return PostRefused(f"X rejected the post ({status}: {detail}); fix it, then run retry")

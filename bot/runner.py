@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from bot.config import Config
 from bot.ledger import FAILED, PENDING, PUBLISHED, RETRYING, Ledger, Record
 from bot.lock import LockHeld, RunLock
-from bot.posts import Post, indexed_problems, indexed_queue, refresh_index, render_post
+from bot.posts import Image, Post, indexed_problems, indexed_queue, refresh_index, render_post
 from bot.schedule import History, current_slot, due, next_slot
 from bot.start import make_marker, queue_fingerprint
 
@@ -57,6 +57,7 @@ class _Work:
     slot: datetime | None
     reply_to: str | None = None  # the id of the part before ``start``
     pending: frozenset[int] = frozenset()  # parts whose last request has no known outcome
+    image: Image | None = None  # sent with the first part
 
 
 def run(
@@ -179,7 +180,7 @@ class _Run:
 
     def _fresh(self, post: Post, slot: datetime | None) -> _Work:
         parts = [rendered.text for rendered in render_post(post, self.config)]
-        return _Work(post.id, parts, 0, post.url or None, slot)
+        return _Work(post.id, parts, 0, post.url or None, slot, image=post.image)
 
     def _describe(self, work: _Work) -> None:
         if work.pending or work.start > 0:
@@ -247,9 +248,16 @@ class _Run:
                 ledger.count_attempt(work.post_id, number, now)
 
             publisher.on_attempt = count
+            media_ids = None
+            if number == 0 and (work.image or ledger.media_id(work.post_id, 0)):
+                media_ids = self._image(work, publisher)
+                if media_ids is None:
+                    return False
             unknown_before = number in work.pending
             try:
-                tweet_id = publisher.post(work.parts[number], reply_to=reply_to)
+                tweet_id = publisher.post(
+                    work.parts[number], reply_to=reply_to, media_ids=media_ids
+                )
             except DuplicateContent as error:
                 if not unknown_before:
                     ledger.failed(work.post_id, number, str(error), now, for_good=True)
@@ -276,6 +284,47 @@ class _Run:
             report.done.append(f"published {work.post_id}{part}{link}")
             reply_to = tweet_id
         return True
+
+    def _image(self, work: _Work, publisher: Publisher) -> list[str] | None:
+        """The media id of the post's image, uploaded now or on an earlier try, its alt text
+        set; None if X refused it for good. A post never goes out without its image: when the
+        upload fails, the post waits and the log says why."""
+        from bot.posts import image_type  # noqa: PLC0415
+        from bot.publisher import AccountRefused, PostRefused, Transient  # noqa: PLC0415
+
+        ledger, now = self.ledger, self.now
+        media_id = ledger.media_id(work.post_id, 0)
+        name = work.image.path.name if work.image else "image"
+        try:
+            if media_id is None and work.image is not None:
+                with work.image.path.open("rb") as handle:
+                    media_type = image_type(handle.read(16)) or "application/octet-stream"
+                media_id = publisher.upload_image(work.image.path, media_type)
+                ledger.uploaded(work.post_id, 0, media_id, now)  # reused if the post is retried
+            if media_id is not None and work.image is not None:
+                publisher.describe_image(media_id, work.image.alt)
+        except OSError as error:
+            message = f"image {name} cannot be read ({error.strerror}); put it back in media/"
+            ledger.failed(work.post_id, 0, message, now, for_good=True)
+            self.report.problems.append(f"{work.post_id}: {message}")
+            return None
+        except AccountRefused as error:
+            ledger.failed(work.post_id, 0, f"image {name}: {error}", now, for_good=False)
+            self.report.problems.append(str(error))
+            raise _StopRun from None
+        except PostRefused as error:
+            message = f"image {name} was refused: {error}"
+            ledger.failed(work.post_id, 0, message, now, for_good=True)
+            self.report.problems.append(f"{work.post_id}: {message}")
+            return None
+        except Transient as error:
+            message = (
+                f"image {name} could not be uploaded: {error}; the post waits for the next run"
+            )
+            ledger.failed(work.post_id, 0, message, now, for_good=False)
+            self.report.done.append(f"{work.post_id}: {message}")
+            raise _StopRun from None
+        return [media_id] if media_id else None
 
     def _not_sent(self, post_id: str, part: int, error: Exception, *, unknown: bool) -> None:
         """Record requests that did not publish as far as anyone knows: ``retrying``, and
@@ -316,5 +365,6 @@ def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -
         if start is None:
             continue
         reply_to = parts[start - 1].tweet_id if start > 0 else None
-        work.append(_Work(post_id, texts, start, first.url, first.slot, reply_to, unknown))
+        image = post.image if post is not None else None
+        work.append(_Work(post_id, texts, start, first.url, first.slot, reply_to, unknown, image))
     return work

@@ -27,10 +27,13 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from bot.posts import MAX_ALT_TEXT, MAX_IMAGE_BYTES, image_type
 from bot.text import MAX_WEIGHTED_LENGTH, weighted_length
 
 X_API = "https://api.twitter.com"
@@ -81,9 +84,33 @@ class SandboxState:
         default_factory=lambda: itertools.count(1_850_000_000_000_000_001)
     )
     lock: threading.Lock = field(default_factory=threading.Lock)
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
     received: threading.Condition = field(default_factory=threading.Condition)
     stopping: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
+
+
+_ENDPOINTS = {"/2/tweets": "tweets", "/2/media/upload": "upload", "/2/media/metadata": "metadata"}
+
+
+def _invalid(detail: str) -> dict[str, Any]:
+    return _problem(400, "Invalid Request", detail, _INVALID)
+
+
+def _multipart(raw: bytes, content_type: str) -> dict[str, bytes]:
+    """The fields of a multipart/form-data body."""
+    if not content_type.startswith("multipart/form-data"):
+        return {}
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields[name] = payload
+    return fields
 
 
 @dataclass(frozen=True)
@@ -162,22 +189,29 @@ class _Handler(BaseHTTPRequestHandler):
         with state.received:
             state.requests.append(record)
             state.received.notify_all()
-        if self.path != "/2/tweets":
+        endpoint = _ENDPOINTS.get(self.path)
+        if endpoint is None:
             record["status"] = 404
             self._send(404, {"title": "Not Found", "status": 404})
             return
         keys = self.server.keys
-        if keys is not None and not oauth_signature_valid(
-            "POST", X_API + self.path, self.headers.get("Authorization", ""), keys, []
+        authorization = self.headers.get("Authorization", "")
+        if (keys is None and not authorization.startswith("OAuth ")) or (
+            keys is not None
+            and not oauth_signature_valid("POST", X_API + self.path, authorization, keys, [])
         ):
             record["status"] = 401
             self._send(401, _ANSWERS["401"][1])
             return
-        with state.lock:
-            answer = state.script.pop(0) if state.script else "ok"
+        answer = self.server.next_answer(endpoint)
         if answer == "hold":
             state.released.wait(HANG_SECONDS)
-        status, body, headers = self.server.answer(answer, json.loads(raw or b"{}"))
+        if endpoint == "tweets":
+            status, body, headers = self.server.answer(answer, json.loads(raw or b"{}"))
+        else:
+            status, body, headers = self.server.media(
+                endpoint, answer, raw, self.headers.get("Content-Type", "")
+            )
         record["status"] = status
         if answer == "hang":
             state.stopping.wait(HANG_SECONDS)
@@ -252,6 +286,53 @@ class Sandbox(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def next_answer(self, endpoint: str) -> str:
+        """The next scripted answer for ``endpoint``: "upload:503" and "metadata:400" are
+        for the media endpoints, the others for posts."""
+        with self.state.lock:
+            for index, entry in enumerate(self.state.script):
+                target, _, rest = entry.partition(":")
+                if target in ("upload", "metadata"):
+                    if target == endpoint:
+                        del self.state.script[index]
+                        return rest
+                elif endpoint == "tweets":
+                    del self.state.script[index]
+                    return entry
+        return "ok"
+
+    def media(
+        self, endpoint: str, answer: str, raw: bytes, content_type: str
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """X's v2 media upload (multipart ``media``) and alt text (``/2/media/metadata``)."""
+        if answer not in ("ok", "hang", "hold"):
+            return self.answer(answer, {})
+        state = self.state
+        if endpoint == "metadata":
+            body = json.loads(raw or b"{}")
+            media_id = str(body.get("id", ""))
+            alt = str(((body.get("metadata") or {}).get("alt_text") or {}).get("text", ""))
+            with state.lock:
+                if media_id not in state.media:
+                    return 400, _invalid("Unknown media id."), {}
+                if not 0 < len(alt) <= MAX_ALT_TEXT:
+                    return 400, _invalid("Alt text must be 1 to 1,000 characters."), {}
+                state.media[media_id]["alt"] = alt
+            return 200, {"data": {"id": media_id, "associated_metadata": True}}, {}
+        data = _multipart(raw, content_type).get("media")
+        if data is None:
+            return 400, _invalid("The media field is missing."), {}
+        kind = image_type(data[:16])
+        if kind is None:
+            return 400, _invalid("The media type is not supported."), {}
+        if len(data) > MAX_IMAGE_BYTES:
+            return 400, _invalid("The image is larger than 5 MB."), {}
+        with state.lock:
+            media_id = str(next(state.ids) + 5_000_000_000_000_000)
+            state.media[media_id] = {"type": kind, "size": len(data), "alt": None, "data": data}
+        uploaded = {"id": media_id, "media_key": f"3_{media_id}", "size": len(data)}
+        return 200, {"data": {**uploaded, "expires_after_secs": 86400}}, {}
+
     def answer(
         self, answer: str, body: dict[str, Any]
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -279,14 +360,23 @@ class Sandbox(ThreadingHTTPServer):
             return status, problem, {}
         text = str(body.get("text", ""))
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        media_ids = [str(media) for media in (body.get("media") or {}).get("media_ids", [])]
         with state.lock:
             if weighted_length(text) > MAX_WEIGHTED_LENGTH:
                 return 400, _TOO_LONG, {}
+            if any(media not in state.media for media in media_ids):
+                return 400, _invalid("Your media IDs are invalid."), {}
             if any(post["text"] == text for post in state.posts):
                 return 403, _DUPLICATE, {}
             post_id = str(next(state.ids))
             state.posts.append(
-                {"id": post_id, "text": text, "in_reply_to": reply_to, "at": time.time()}
+                {
+                    "id": post_id,
+                    "text": text,
+                    "in_reply_to": reply_to,
+                    "media_ids": media_ids,
+                    "at": time.time(),
+                }
             )
         return 201, {"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}}, {}
 
@@ -294,6 +384,7 @@ class Sandbox(ThreadingHTTPServer):
         with self.state.lock:
             posts = list(self.state.posts)
             requests = list(self.state.requests)
+            media = dict(self.state.media)
         replies: dict[str | None, list[dict[str, Any]]] = {}
         for post in posts:
             replies.setdefault(post["in_reply_to"], []).append(post)
@@ -302,9 +393,20 @@ class Sandbox(ThreadingHTTPServer):
             children = "".join(render(child) for child in replies.get(post["id"], []))
             thread = f"<ul>{children}</ul>" if children else ""
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(post["at"]))
+            images = "".join(image(media_id) for media_id in post.get("media_ids", []))
             return (
-                f'<li><p class="text">{html.escape(post["text"])}</p>'
+                f'<li><p class="text">{html.escape(post["text"])}</p>{images}'
                 f'<p class="meta">#{post["id"]} · {when} UTC</p>{thread}</li>'
+            )
+
+        def image(media_id: str) -> str:
+            item = media.get(media_id, {})
+            alt = item.get("alt") or ""
+            data = base64.b64encode(item.get("data", b"")).decode()
+            return (
+                f'<figure><img src="data:{item.get("type")};base64,{data}" '
+                f'alt="{html.escape(alt, quote=True)}" width="320">'
+                f"<figcaption>alt: {html.escape(alt) or '<em>none</em>'}</figcaption></figure>"
             )
 
         items = "".join(render(post) for post in replies.get(None, [])) or "<li>Nothing yet.</li>"

@@ -113,9 +113,6 @@ def is_candidate(post: Post, history: History, now: datetime) -> bool:
         and (post.expires is None or now < post.expires)
         and (post.not_before is None or post.not_before <= now)
         and (post.allow_repeat or not post.url or post.url not in history.links)
-        # Images are sent with issue 4's media upload; until then such a post waits rather
-        # than going out without its picture.
-        and post.image is None
     )
 
 

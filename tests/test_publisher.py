@@ -40,6 +40,7 @@ def test_a_post_goes_to_the_base_url_signed(emulator: Sandbox, connect: Connect)
             "id": tweet_id,
             "text": "Hello from the tests https://example.org",
             "in_reply_to": None,
+            "media_ids": [],
             "at": posts_on(emulator)[0]["at"],
         }
     ]

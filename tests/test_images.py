@@ -1,0 +1,129 @@
+"""Images with alt text on X's v2 media upload, against the emulator."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.publisher import Credentials, PostRefused, Publisher
+from bot.sandbox import Sandbox
+from tests.conftest import CREDENTIALS, Deployment, Result, posts_on
+from tests.test_publisher import script
+from tests.test_run import CONFIG, ledger_rows, post, tick
+
+Connect = Callable[[Credentials], Publisher]
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 256
+ALT = "Protesters outside the court in Tirana"
+
+
+@pytest.fixture
+def site(deployment: Deployment) -> Deployment:
+    deployment.write("config/bot.yaml", CONFIG)
+    deployment.write("media/court.png", PNG)
+    deployment.post("a", post("Story") + f"image: {{path: media/court.png, alt: {ALT!r}}}\n")
+    return deployment
+
+
+def requests_to(emulator: Sandbox) -> list[str]:
+    with emulator.state.lock:
+        return [request["path"] for request in emulator.state.requests]
+
+
+def test_an_image_post_is_one_upload_one_alt_text_and_one_post(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    report = tick(site, connect)
+    assert report.problems == []
+    assert requests_to(emulator) == ["/2/media/upload", "/2/media/metadata", "/2/tweets"]
+    ((media_id, media),) = emulator.state.media.items()
+    assert (media["type"], media["size"], media["alt"]) == ("image/png", len(PNG), ALT)
+    (sent,) = posts_on(emulator)
+    assert sent["media_ids"] == [media_id]
+    assert ledger_rows(site) == [("a", 0, "published", 3)]  # every request counted
+
+
+def test_a_failed_upload_never_becomes_a_text_only_post(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    script(emulator, *["upload:503"] * 6)
+    tick(site, connect)
+    assert posts_on(emulator) == []
+    assert "/2/tweets" not in requests_to(emulator)
+    assert ledger_rows(site)[0][:3] == ("a", 0, "retrying")
+    log = cli("--root", site.root, "log").out
+    assert "image court.png could not be uploaded: X is having trouble (503" in log
+    tick(site, connect, datetime(2026, 1, 5, 9, 20, tzinfo=UTC))  # X is back
+    (sent,) = posts_on(emulator)
+    assert sent["media_ids"] == list(emulator.state.media)
+
+
+def test_an_image_x_refuses_fails_the_post_with_the_reason(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    script(emulator, "upload:400")
+    report = tick(site, connect)
+    assert posts_on(emulator) == []
+    assert ledger_rows(site)[0][:3] == ("a", 0, "failed")
+    assert "a: image court.png was refused: X rejected the post (400" in report.problems[0]
+
+
+def test_the_uploaded_image_is_reused_when_the_post_is_sent_again(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    script(emulator, *["503"] * 6)  # the upload works, the post does not
+    tick(site, connect)
+    assert len(emulator.state.media) == 1
+    with emulator.state.lock:
+        emulator.state.script.clear()
+    tick(site, connect, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))
+    assert requests_to(emulator).count("/2/media/upload") == 1
+    (sent,) = posts_on(emulator)
+    assert sent["media_ids"] == list(emulator.state.media)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"just some text, renamed .jpg", "not supported"),
+        (PNG + b"\0" * (6 * 1024 * 1024), "larger than 5 MB"),
+    ],
+)
+def test_the_emulator_refuses_what_x_refuses(
+    emulator: Sandbox, connect: Connect, tmp_path: Path, content: bytes, reason: str
+) -> None:
+    image = tmp_path / "photo.jpg"
+    image.write_bytes(content)
+    with pytest.raises(PostRefused, match=reason):
+        connect(CREDENTIALS).upload_image(image, "image/jpeg")
+    assert emulator.state.media == {}
+
+
+def test_the_emulator_refuses_an_upload_without_oauth(emulator: Sandbox) -> None:
+    request = urllib.request.Request(
+        emulator.base_url + "/2/media/upload",
+        data=b"--x\r\nContent-Disposition: form-data; name=media\r\n\r\n" + PNG + b"\r\n--x--\r\n",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 401
+    assert emulator.state.media == {}
+
+
+def test_the_sandbox_page_shows_the_image_and_its_alt_text(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("t", post("Digest") + 'thread: ["second part"]\n')
+    tick(site, connect)
+    tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+    with urllib.request.urlopen(emulator.base_url + "/") as answer:
+        page = answer.read().decode()
+    assert f'alt="{ALT}"' in page
+    assert f"alt: {ALT}" in page
+    assert page.index("Digest") < page.index('<ul><li><p class="text">second part')
