@@ -20,7 +20,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BOT = [sys.executable, "-m", "bot"]
-TICKS = ("2026-12-01 08:35", "2026-12-01 09:00", "2026-12-01 12:05", "2026-12-01 12:35")
+TICKS = (
+    "2026-12-01 08:35",
+    "2026-12-01 09:00",
+    "2026-12-01 12:05",
+    "2026-12-01 12:35",
+    "2026-12-01 17:35",
+)
 
 
 def free_port() -> int:
@@ -60,7 +66,8 @@ def main() -> int:
             print(f"\nThe sandbox received {len(received['posts'])} posts:")
             for post in received["posts"]:
                 reply = " (reply)" if post["in_reply_to"] else ""
-                print(f"  #{post['id']}{reply}: {post['text'][:90]}")
+                image = " [with image]" if post.get("media_ids") else ""
+                print(f"  #{post['id']}{reply}{image}: {post['text'][:80]}")
         finally:
             sandbox.terminate()
             sandbox.wait(timeout=10)
