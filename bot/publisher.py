@@ -211,9 +211,8 @@ class Publisher:
             self.on_attempt()
         try:
             response = self._client.session.post(X_API + route, auth=self._auth, **body)
-        except requests.ConnectTimeout:
-            raise Transient(f"could not reach X in time (timeout {self._timeout} s)") from None
         except requests.RequestException as error:
+            # A lost answer to an upload costs only a second upload: nothing is published.
             raise Transient(f"could not reach X ({type(error).__name__})") from None
         try:
             answer = response.json()

@@ -293,6 +293,8 @@ class _Run:
         from bot.publisher import AccountRefused, PostRefused, Transient  # noqa: PLC0415
 
         ledger, now = self.ledger, self.now
+        # A part left pending may have gone out already: whatever fails now, that stays known.
+        unknown = 0 in work.pending
         media_id = ledger.media_id(work.post_id, 0)
         name = work.image.path.name if work.image else "image"
         try:
@@ -305,23 +307,24 @@ class _Run:
                 publisher.describe_image(media_id, work.image.alt)
         except OSError as error:
             message = f"image {name} cannot be read ({error.strerror}); put it back in media/"
-            ledger.failed(work.post_id, 0, message, now, for_good=True)
+            ledger.failed(work.post_id, 0, message, now, for_good=True, uncertain=unknown)
             self.report.problems.append(f"{work.post_id}: {message}")
             return None
         except AccountRefused as error:
-            ledger.failed(work.post_id, 0, f"image {name}: {error}", now, for_good=False)
+            message = f"image {name}: {error}"
+            ledger.failed(work.post_id, 0, message, now, for_good=False, uncertain=unknown)
             self.report.problems.append(str(error))
             raise _StopRun from None
         except PostRefused as error:
             message = f"image {name} was refused: {error}"
-            ledger.failed(work.post_id, 0, message, now, for_good=True)
+            ledger.failed(work.post_id, 0, message, now, for_good=True, uncertain=unknown)
             self.report.problems.append(f"{work.post_id}: {message}")
             return None
         except Transient as error:
             message = (
                 f"image {name} could not be uploaded: {error}; the post waits for the next run"
             )
-            ledger.failed(work.post_id, 0, message, now, for_good=False)
+            ledger.failed(work.post_id, 0, message, now, for_good=False, uncertain=unknown)
             self.report.done.append(f"{work.post_id}: {message}")
             raise _StopRun from None
         return [media_id] if media_id else None
