@@ -38,6 +38,16 @@ def site(deployment: Deployment) -> Deployment:
     return deployment
 
 
+@pytest.fixture
+def slow_x(emulator: Sandbox, sleeps: list[float]) -> Connect:
+    """An X that may not answer: requests time out after 0.3 s."""
+
+    def make(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps.append)
+
+    return make
+
+
 def tick(
     site: Deployment, connect: Connect, now: datetime = AT_SLOT, **options: object
 ) -> RunReport:
@@ -288,13 +298,10 @@ def test_the_queue_index_forgets_a_removed_post(
 
 
 def test_a_timed_out_post_that_went_out_is_recorded_published_not_failed(
-    site: Deployment, emulator: Sandbox, sleeps: list[float]
+    site: Deployment, emulator: Sandbox, slow_x: Connect
 ) -> None:
     site.post("a", post("Story"))
     script(emulator, "hang")
-
-    def slow_x(credentials: Credentials) -> Publisher:
-        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps.append)
 
     report = tick(site, slow_x)
     assert report.problems == []
@@ -303,13 +310,10 @@ def test_a_timed_out_post_that_went_out_is_recorded_published_not_failed(
 
 
 def test_an_unknown_outcome_is_resolved_first_by_the_next_run(
-    site: Deployment, emulator: Sandbox, sleeps: list[float], connect: Connect
+    site: Deployment, emulator: Sandbox, slow_x: Connect, connect: Connect
 ) -> None:
     site.post("a", post("Story"))
     script(emulator, *["hang"] * 6)
-
-    def slow_x(credentials: Credentials) -> Publisher:
-        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps.append)
 
     tick(site, slow_x)
     assert ledger_rows(site)[0][:3] == ("a", 0, "retrying")
@@ -319,13 +323,10 @@ def test_an_unknown_outcome_is_resolved_first_by_the_next_run(
 
 
 def test_a_thread_part_whose_answer_was_lost_is_found_on_x_and_the_thread_goes_on(
-    site: Deployment, emulator: Sandbox, sleeps: list[float]
+    site: Deployment, emulator: Sandbox, slow_x: Connect
 ) -> None:
     site.post("t", post("Digest") + 'thread: ["part two", "part three"]\n')
     script(emulator, "ok", "hang")  # part two goes out, but its answer (and id) is lost
-
-    def slow_x(credentials: Credentials) -> Publisher:
-        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps.append)
 
     report = tick(site, slow_x)
     assert report.problems == []
