@@ -234,9 +234,11 @@ class Ledger:
         )
 
     def retry(self, post_id: str, now: datetime) -> bool:
-        """Put a post that failed for good back in line; False if it has no failed part."""
+        """Put a post that failed for good back in line; False if it has no failed part. Its
+        image is uploaded again: X's media ids expire (expires_after_secs, a day)."""
         cursor = self._write(
-            "UPDATE parts SET status = 'retrying', at = ? WHERE post_id = ? AND status = 'failed'",
+            "UPDATE parts SET status = 'retrying', media_id = NULL, at = ? "
+            "WHERE post_id = ? AND status = 'failed'",
             (_iso(now), post_id),
         )
         return cursor.rowcount > 0

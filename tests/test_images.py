@@ -127,3 +127,16 @@ def test_the_sandbox_page_shows_the_image_and_its_alt_text(
     assert f'alt="{ALT}"' in page
     assert f"alt: {ALT}" in page
     assert page.index("Digest") < page.index('<ul><li><p class="text">second part')
+
+
+def test_retry_uploads_the_image_again(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    script(emulator, "400")  # the post with its media id is refused (an expired id, say)
+    tick(site, connect)
+    assert ledger_rows(site)[0][:3] == ("a", 0, "failed")
+    assert cli("--root", site.root, "retry", "a").status == 0
+    tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+    assert requests_to(emulator).count("/2/media/upload") == 2
+    (sent,) = posts_on(emulator)
+    assert sent["media_ids"] == [list(emulator.state.media)[-1]]
