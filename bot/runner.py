@@ -214,9 +214,8 @@ class _Run:
     def _send(self, work: _Work) -> bool:
         """Send the parts from ``work.start``; False if the post failed for good."""
         from bot.publisher import (  # noqa: PLC0415 - loaded with the publisher
-            AccountRefused,
             DuplicateContent,
-            PostRefused,
+            PublishError,
             Transient,
         )
 
@@ -248,36 +247,25 @@ class _Run:
                 ledger.count_attempt(work.post_id, number, now)
 
             publisher.on_attempt = count
-            media_ids = None
-            if number == 0 and (work.image or ledger.media_id(work.post_id, 0)):
-                media_ids = self._image(work, publisher)
-                if media_ids is None:
+            media_ids: list[str] = []
+            if number == 0:
+                image = self._image(work, publisher)
+                if image is None:
                     return False
-            unknown_before = number in work.pending
+                media_ids = image
+            unknown = number in work.pending
             try:
                 tweet_id = publisher.post(
-                    work.parts[number], reply_to=reply_to, media_ids=media_ids
+                    work.parts[number], reply_to=reply_to, media_ids=media_ids or None
                 )
             except DuplicateContent as error:
-                if not unknown_before:
-                    ledger.failed(work.post_id, number, str(error), now, for_good=True)
-                    report.problems.append(f"{work.post_id}: {error}; change the text, then retry")
-                    return False
+                if not unknown:
+                    message = f"{error}; change the text, then retry"
+                    return self._not_published(work.post_id, number, error, message, unknown=False)
                 tweet_id = None  # the earlier request, whose answer never came, had published it
-            except AccountRefused as error:
-                self._not_sent(work.post_id, number, error, unknown=unknown_before)
-                report.problems.append(str(error))
-                raise _StopRun from None
-            except PostRefused as error:
-                ledger.failed(work.post_id, number, str(error), now, for_good=True)
-                report.problems.append(f"{work.post_id}: {error}")
-                return False
-            except Transient as error:
-                self._not_sent(
-                    work.post_id, number, error, unknown=unknown_before or error.uncertain
-                )
-                report.done.append(f"{work.post_id}: {error}; it will be tried on the next run")
-                raise _StopRun from None
+            except PublishError as error:
+                unknown = unknown or (isinstance(error, Transient) and error.uncertain)
+                return self._not_published(work.post_id, number, error, str(error), unknown=unknown)
             ledger.published(work.post_id, number, tweet_id, now)
             part = f" part {number}" if len(work.parts) > 1 else ""
             link = f": https://x.com/i/web/status/{tweet_id}" if tweet_id else " (sent earlier)"
@@ -286,53 +274,68 @@ class _Run:
         return True
 
     def _image(self, work: _Work, publisher: Publisher) -> list[str] | None:
-        """The media id of the post's image, uploaded now or on an earlier try, its alt text
-        set; None if X refused it for good. A post never goes out without its image: when the
-        upload fails, the post waits and the log says why."""
+        """The media ids to send with the first part: its image, uploaded now or on an
+        earlier try, its alt text set; [] for a post without one; None when it did not work
+        out. A post never goes out without its image: the log says why it waits."""
         from bot.posts import image_type  # noqa: PLC0415
-        from bot.publisher import AccountRefused, PostRefused, Transient  # noqa: PLC0415
+        from bot.publisher import PostRefused, PublishError, Transient  # noqa: PLC0415
 
-        ledger, now = self.ledger, self.now
+        media_id = self.ledger.media_id(work.post_id, 0)
+        if work.image is None:  # a post whose file is gone keeps the image it was sent with
+            return [media_id] if media_id else []
         # A part left pending may have gone out already: whatever fails now, that stays known.
         unknown = 0 in work.pending
-        media_id = ledger.media_id(work.post_id, 0)
-        name = work.image.path.name if work.image else "image"
+        name = work.image.path.name
         try:
-            if media_id is None and work.image is not None:
+            if media_id is None:
                 with work.image.path.open("rb") as handle:
                     media_type = image_type(handle.read(16)) or "application/octet-stream"
                 media_id = publisher.upload_image(work.image.path, media_type)
-                ledger.uploaded(work.post_id, 0, media_id, now)  # reused if the post is retried
-            if media_id is not None and work.image is not None:
-                publisher.describe_image(media_id, work.image.alt)
+                self.ledger.uploaded(work.post_id, 0, media_id, self.now)  # reused on retries
+            publisher.describe_image(media_id, work.image.alt)
         except OSError as error:
             message = f"image {name} cannot be read ({error.strerror}); put it back in media/"
-            ledger.failed(work.post_id, 0, message, now, for_good=True, uncertain=unknown)
-            self.report.problems.append(f"{work.post_id}: {message}")
+            self._not_published(work.post_id, 0, error, message, unknown=unknown)
             return None
-        except AccountRefused as error:
-            message = f"image {name}: {error}"
-            ledger.failed(work.post_id, 0, message, now, for_good=False, uncertain=unknown)
-            self.report.problems.append(str(error))
-            raise _StopRun from None
-        except PostRefused as error:
-            message = f"image {name} was refused: {error}"
-            ledger.failed(work.post_id, 0, message, now, for_good=True, uncertain=unknown)
-            self.report.problems.append(f"{work.post_id}: {message}")
+        except PublishError as error:
+            if isinstance(error, Transient):
+                message = f"image {name} could not be uploaded: {error}"
+            elif isinstance(error, PostRefused):
+                message = f"image {name} was refused: {error}"
+            else:
+                message = f"image {name}: {error}"
+            self._not_published(work.post_id, 0, error, message, unknown=unknown)
             return None
-        except Transient as error:
-            message = (
-                f"image {name} could not be uploaded: {error}; the post waits for the next run"
-            )
-            ledger.failed(work.post_id, 0, message, now, for_good=False, uncertain=unknown)
-            self.report.done.append(f"{work.post_id}: {message}")
-            raise _StopRun from None
-        return [media_id] if media_id else None
+        return [media_id]
 
-    def _not_sent(self, post_id: str, part: int, error: Exception, *, unknown: bool) -> None:
-        """Record requests that did not publish as far as anyone knows: ``retrying``, and
-        ``uncertain`` if one may have gone out (the next run resolves those first)."""
-        self.ledger.failed(post_id, part, str(error), self.now, for_good=False, uncertain=unknown)
+    def _not_published(
+        self, post_id: str, part: int, error: Exception, message: str, *, unknown: bool
+    ) -> bool:
+        """What a request that did not publish means, decided in one place. Returns False
+        (the post failed for good: the next one takes its turn) or raises _StopRun.
+
+        - X refused the account or the app (401, 402, 403 permissions): every later post would
+          fail the same way, so the run stops; the post stays in line (``retrying``).
+        - X or the network failed (Transient): the post waits for the next run (``retrying``);
+          nobody needs to act yet.
+        - X refused the post itself (400, other 403s, an unreadable image): ``failed`` until
+          someone runs `retry`.
+
+        ``unknown``: an earlier request may have published it; the ledger keeps that known.
+        """
+        from bot.publisher import AccountRefused, Transient  # noqa: PLC0415
+
+        stop = isinstance(error, AccountRefused | Transient)
+        self.ledger.failed(post_id, part, message, self.now, for_good=not stop, uncertain=unknown)
+        if isinstance(error, Transient):
+            self.report.done.append(f"{post_id}: {message}; it will be tried on the next run")
+        elif isinstance(error, AccountRefused):
+            self.report.problems.append(str(error))
+        else:
+            self.report.problems.append(f"{post_id}: {message}")
+        if stop:
+            raise _StopRun
+        return False
 
 
 def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -> list[_Work]:
