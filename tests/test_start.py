@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from bot.publisher import Credentials, Publisher
 from bot.sandbox import Sandbox
 from bot.start import quiet_run
-from tests.conftest import CREDENTIALS, Deployment, Result, titles_on
+from tests.conftest import Deployment, Result, environment, titles_on
 from tests.test_run import CONFIG, post, tick
 
 Connect = Callable[[Credentials], Publisher]
@@ -127,18 +129,33 @@ def test_a_run_that_found_work_leaves_no_marker(site: Deployment, connect: Conne
 
 
 def test_the_entry_point_ends_a_quiet_run_without_the_full_program(
-    site: Deployment, emulator: Sandbox, connect: Connect, monkeypatch: pytest.MonkeyPatch
+    site: Deployment, emulator: Sandbox, connect: Connect
 ) -> None:
-    from bot import start  # noqa: PLC0415
-
     settle(site, connect)
-    for name, value in zip(
-        ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"),
-        CREDENTIALS.values(),
-        strict=True,
-    ):
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("X_API_BASE_URL", emulator.base_url)
-    argv = ["--root", str(site.root), "run", "--now", "2026-01-05T11:30Z"]
-    assert start.main(argv) == 0
+    # A fresh interpreter, as cron starts it: the short way must not even load the full
+    # program (bot.cli, YAML), which is what makes a quiet run cheap.
+    probe = (
+        "import sys; from bot.start import main; "
+        "status = main(sys.argv[1:]); "
+        "print(status, 'bot.cli' in sys.modules, 'yaml' in sys.modules)"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            probe,
+            "--root",
+            str(site.root),
+            "run",
+            "--now",
+            "2026-01-05T11:30Z",
+        ],
+        env=environment(emulator, site.root),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    status, loaded_cli, loaded_yaml = done.stdout.split()
+    assert int(status) == 0, done.stderr
     assert emulator.state.requests == []
+    assert (loaded_cli, loaded_yaml) == ("False", "False")
