@@ -84,16 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="which post goes out when, without network")
     plan.add_argument("--days", type=int, default=7, help="how far ahead (default 7)")
     plan.add_argument("--now", type=_moment_argument, help="plan from this time")
+    plan.add_argument("--json", action="store_true", help="one JSON object a line")
     plan.set_defaults(handler=show_plan)
 
     history = commands.add_parser("log", help="publish history, newest first")
     history.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     history.add_argument("--post", metavar="ID", help="only this post")
+    history.add_argument("--network", metavar="NAME", help="only this network (x)")
+    history.add_argument(
+        "--attempts", action="store_true", help="every request made, with its outcome"
+    )
     history.add_argument("--json", action="store_true", help="one JSON object a line")
     history.set_defaults(handler=show_log)
 
     status = commands.add_parser("status", help="queue, schedule, last results")
     status.add_argument("--now", type=_moment_argument, help="as if it were this time")
+    status.add_argument("--json", action="store_true", help="as one JSON object")
     status.set_defaults(handler=show_status)
     pause = commands.add_parser("pause", help="emergency stop: run publishes nothing")
     pause.add_argument("--reason", default="", help="shown by status and run")
@@ -285,6 +291,10 @@ class _Secrets:
             }
         return self._values
 
+    def endpoint(self) -> str | None:
+        """X_API_BASE_URL: a rehearsal against another base URL (the sandbox), or None."""
+        return self.values().get("X_API_BASE_URL") or None
+
     def credentials(self) -> Credentials | None:
         values = self.values()
         if not all(values.get(name) for name in CREDENTIAL_NAMES):
@@ -347,12 +357,23 @@ def run_once(config: Config, args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         credentials=secrets.credentials,
         connect=_connect(secrets),
+        endpoint=secrets.endpoint(),
     )
+    mark = _rehearsal_mark(report.rehearsal)
     for line in report.done:
-        _say(args, line)
+        _say(args, mark + line)
+    for line in report.cleared:
+        _say(args, f"{mark}cleared: {line}")
+    for line in report.persisting:  # told already: stdout, so cron mails it only once
+        _say(args, f"{mark}still: {line}")
     for line in report.problems:
-        _say(args, line, problem=True)
+        _say(args, mark + line, problem=True)
+    # 1 only in the run that first meets a problem: one cron mail per problem (SPEC).
     return NEEDS_A_PERSON if report.needs_a_person else OK
+
+
+def _rehearsal_mark(endpoint: str | None) -> str:
+    return f"[rehearsal against {endpoint}] " if endpoint else ""
 
 
 def _connect(secrets: _Secrets) -> Callable[[Credentials], Publisher]:
@@ -365,46 +386,80 @@ def _connect(secrets: _Secrets) -> Callable[[Credentials], Publisher]:
 
 
 @contextmanager
-def _ledger(config: Config) -> Iterator[Ledger | None]:
-    """The ledger if there is one: read-only commands never create state/."""
-    from bot.ledger import LEDGER_FILE, Ledger  # noqa: PLC0415
+def _ledger(config: Config, endpoint: str | None = None) -> Iterator[Ledger | None]:
+    """The ledger if there is one (a rehearsal's, with ``endpoint``): read-only commands
+    never create state/."""
+    from bot.ledger import Ledger, ledger_file_name  # noqa: PLC0415
 
-    if not (config.paths.state / LEDGER_FILE).exists():
+    if not (config.paths.state / ledger_file_name(endpoint)).exists():
         yield None
         return
-    ledger = Ledger.open(config.paths.state)
+    ledger = Ledger.open(config.paths.state, endpoint)
     try:
         yield ledger
     finally:
         ledger.close()
 
 
-def _records(config: Config) -> list[Record]:
-    with _ledger(config) as ledger:
+def _records(config: Config, endpoint: str | None = None) -> list[Record]:
+    with _ledger(config, endpoint) as ledger:
         return ledger.records() if ledger else []
 
 
 def show_plan(config: Config, args: argparse.Namespace) -> int:
     from bot.posts import load_queue  # noqa: PLC0415
+    from bot.reports import will_not_go_out  # noqa: PLC0415
     from bot.schedule import History, plan  # noqa: PLC0415
 
     queue = load_queue(config)
     now = _now(args, config)
-    history = History(_records(config), config)
+    endpoint = args.secrets.endpoint()
+    records = _records(config, endpoint)
+    history = History(records, config)
     zone = config.timezone
     entries = plan(queue.posts, history, now, config, days=args.days)
+    blocked = will_not_go_out(queue, records, now, config)
+    if args.json:
+        for entry in entries:
+            line = {
+                "at": _utc(entry.at),
+                "post_id": entry.post.id,
+                "slot": _utc(entry.slot) if entry.slot else None,
+                "networks": ["x"],
+            }
+            print(json.dumps(line, ensure_ascii=False))
+        for item in blocked:
+            print(json.dumps({"post_id": item.subject, "will_not_go_out": item.reason}))
+        return NEEDS_A_PERSON if queue.problems else OK
+    if endpoint:
+        print(f"{_rehearsal_mark(endpoint)}history from the rehearsal's records, not the real ones")
     for entry in entries:
         kind = "slot" if entry.slot else "at  "
         print(f"{entry.at.astimezone(zone):%a %Y-%m-%d %H:%M %Z}  {kind}  {entry.post.id}")
     if not entries:
         print(f"nothing to publish in the next {args.days} days")
-    for problem in queue.problems:
-        print(problem, file=sys.stderr)
+    if blocked:
+        print("will not go out:")
+        for item in blocked:
+            print(f"  {item}")
     return NEEDS_A_PERSON if queue.problems else OK
 
 
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def show_log(config: Config, args: argparse.Namespace) -> int:
-    records = [r for r in _records(config) if args.post in (None, r.post_id)][: args.limit]
+    endpoint = args.secrets.endpoint()
+    if args.network not in (None, "x"):
+        print(f"interlink-bot: no network '{args.network}' in this deployment; use x")
+        return CANNOT_RUN
+    if args.attempts:
+        return _show_attempts(config, args, endpoint)
+    records = [r for r in _records(config, endpoint) if args.post in (None, r.post_id)]
+    records = records[: args.limit]
+    if endpoint and not args.json:
+        print(f"{_rehearsal_mark(endpoint)}these are the rehearsal's records, not the real ones")
     for record in records:
         if args.json:
             print(json.dumps(_log_entry(record), ensure_ascii=False))
@@ -412,7 +467,7 @@ def show_log(config: Config, args: argparse.Namespace) -> int:
         where = f"{record.post_id}" + (f" part {record.part}" if record.part else "")
         outcome = record.tweet_url or record.error or ""
         print(
-            f"{record.at:%Y-%m-%d %H:%M:%S}Z  {record.status:<9}  {where}  "
+            f"{record.at:%Y-%m-%d %H:%M:%S}Z  {record.status:<9}  {record.network}  {where}  "
             f"(attempts: {record.attempts})  {outcome}".rstrip()
         )
     if not records and not args.json:
@@ -420,62 +475,163 @@ def show_log(config: Config, args: argparse.Namespace) -> int:
     return OK
 
 
+def _show_attempts(config: Config, args: argparse.Namespace, endpoint: str | None) -> int:
+    with _ledger(config, endpoint) as ledger:
+        attempts = ledger.attempts(args.post) if ledger else []
+    attempts = attempts[: args.limit]
+    if endpoint and not args.json:
+        print(f"{_rehearsal_mark(endpoint)}these are the rehearsal's requests, not the real ones")
+    for attempt in attempts:
+        if args.json:
+            entry = {
+                "at": _utc(attempt.at),
+                "post_id": attempt.post_id,
+                "network": attempt.network,
+                "part": attempt.part,
+                "kind": attempt.kind,
+                "outcome": attempt.outcome,
+                "http_status": attempt.http_status,
+                "error": attempt.error,
+            }
+            print(json.dumps(entry, ensure_ascii=False))
+            continue
+        where = attempt.post_id + (f" part {attempt.part}" if attempt.part else "")
+        answer = str(attempt.http_status) if attempt.http_status else "-"
+        detail = attempt.error or ("no answer came" if attempt.outcome == "unknown" else "")
+        print(
+            f"{attempt.at:%Y-%m-%d %H:%M:%S}Z  {attempt.network}  {where}  {attempt.kind:<8}  "
+            f"{attempt.outcome:<9}  {answer:>3}  {detail}".rstrip()
+        )
+    if not attempts and not args.json:
+        print("no requests made yet")
+    return OK
+
+
 def _log_entry(record: Record) -> dict[str, object]:
     """SPEC "log --json fields"."""
     return {
         "post_id": record.post_id,
+        "network": record.network,
         "part": record.part,
         "status": record.status,
+        "remote_id": record.tweet_id,
+        "url": record.tweet_url,
         "tweet_id": record.tweet_id,
         "tweet_url": record.tweet_url,
         "text": record.text,
         "attempts": record.attempts,
         "error": record.error,
-        "at": record.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "at": _utc(record.at),
+        "cost_usd": None,  # what X billed: recorded from the X's-bill issue on
     }
 
 
 def show_status(config: Config, args: argparse.Namespace) -> int:
+    from bot.ledger import FAILED, PUBLISHED, NetworkState  # noqa: PLC0415
     from bot.posts import load_queue  # noqa: PLC0415
+    from bot.reports import last_results, outage, will_not_go_out  # noqa: PLC0415
     from bot.schedule import History, next_slot  # noqa: PLC0415
 
     queue = load_queue(config)
     now = _now(args, config)
-    records = _records(config)
+    endpoint = args.secrets.endpoint()
+    with _ledger(config, endpoint) as ledger:
+        records = ledger.records() if ledger else []
+        attempts = ledger.attempts() if ledger else []
+        paused = ledger.paused() if ledger else None
+        network = ledger.network_state() if ledger else NetworkState("x", *[None] * 5)
     history = History(records, config)
     zone = config.timezone
-    published = {r.post_id for r in records if r.part == 0 and r.status == "published"}
-    expired = [p for p in queue.posts if p.expires and p.expires <= now and p.id not in published]
-    approved = [p for p in queue.posts if p.approved and p.id not in published and p not in expired]
-    successes = [r for r in records if r.status == "published"]
-    errors = [r for r in records if r.error]
-    paused = None
-    with _ledger(config) as ledger:
-        paused = ledger.paused() if ledger else None
+    credentials_set = args.secrets.credentials() is not None
+    blocked = will_not_go_out(
+        queue, records, now, config, network=network, credentials_set=credentials_set
+    )
+    minutes = getattr(getattr(config, "notify", None), "outage_minutes", None) or 60
+    down = outage(network, now, minutes)
+    if down:
+        blocked.append(down)
+    published = {r.post_id for r in records if r.part == 0 and r.status == PUBLISHED}
+    failed = {r.post_id for r in records if r.status == FAILED} - published
+    expired = [
+        post.id
+        for post in queue.posts
+        if post.expires and post.expires <= now and post.id not in published | failed
+    ]
+    approved = [
+        post.id
+        for post in queue.posts
+        if post.approved and post.id not in published | failed and post.id not in expired
+    ]
+    drafts = sum(1 for post in queue.posts if not post.approved)
     upcoming = next_slot(now, config)
     today = history.published_on(now.astimezone(zone).date())
-    drafts = sum(1 for post in queue.posts if not post.approved)
+    results = last_results(records, attempts)
+    held = (
+        network.rate_limited_until
+        if network.rate_limited_until and now < network.rate_limited_until
+        else None
+    )
+    summary: dict[str, Any] = {
+        "rehearsal": endpoint,
+        "queue": {
+            "approved": len(approved),
+            "drafts": drafts,
+            "invalid": len(queue.invalid_files),
+            "published": len(published),
+            "expired": len(expired),
+            "failed": len(failed),
+            "will_not_go_out": len(blocked),
+        },
+        "next_slot": _utc(upcoming) if upcoming else None,
+        "today": {"published": today, "max_per_day": config.schedule.max_per_day},
+        "networks": {
+            "x": {
+                "credentials": credentials_set,
+                "last_success": _result(results.success),
+                "last_error": _result(results.error),
+                "rate_limited_until": _utc(held) if held else None,
+                "failing_since": _utc(network.failing_since) if network.failing_since else None,
+            }
+        },
+        "paused": {"since": _utc(paused[0]), "reason": paused[1]} if paused else None,
+        "will_not_go_out": [{"subject": b.subject, "reason": b.reason} for b in blocked],
+    }
+    if args.json:
+        _say(args, json.dumps(summary, ensure_ascii=False))
+        return OK
+
+    def when(result: tuple[datetime, str] | None) -> str:
+        return f"{result[0]:%Y-%m-%d %H:%M}Z {result[1]}" if result else "none"
+
+    counts = summary["queue"]
     lines = [
-        f"queue: {len(approved)} approved, {drafts} drafts, {len(queue.invalid_files)} invalid, "
-        f"{len(published)} published, {len(expired)} expired",
+        *(
+            [f"{_rehearsal_mark(endpoint)}about the rehearsal's records, not the real ones"]
+            if endpoint
+            else []
+        ),
+        f"queue: {counts['approved']} approved, {drafts} drafts, {counts['invalid']} invalid, "
+        f"{counts['published']} published, {counts['expired']} expired, {counts['failed']} "
+        f"failed, {counts['will_not_go_out']} will not go out",
         "next slot: "
         + (f"{upcoming.astimezone(zone):%a %Y-%m-%d %H:%M %Z}" if upcoming else "none"),
         f"today: {today} of {config.schedule.max_per_day} posts",
-        "last success: "
-        + (f"{successes[0].at:%Y-%m-%d %H:%M}Z {successes[0].post_id}" if successes else "none"),
-        "last error: "
-        + (
-            f"{errors[0].at:%Y-%m-%d %H:%M}Z {errors[0].post_id}: {errors[0].error}"
-            if errors
-            else "none"
-        ),
-        "credentials: "
-        + ("set" if args.secrets.credentials() else "NOT SET (see README: credentials)"),
+        f"x: last success: {when(results.success)}",
+        f"x: last error: {when(results.error)}",
+        "x: credentials: " + ("set" if credentials_set else "NOT SET (see README: credentials)"),
+        *([f"x: rate limited until {held:%Y-%m-%d %H:%M:%S}Z"] if held else []),
         "paused: " + (f"yes, since {paused[0]:%Y-%m-%d %H:%M}Z: {paused[1]}" if paused else "no"),
     ]
+    if blocked:
+        lines.append("will not go out:")
+        lines += [f"  {item}" for item in blocked]
     for line in lines:
         _say(args, line)
     return OK
+
+
+def _result(result: tuple[datetime, str] | None) -> dict[str, str] | None:
+    return {"at": _utc(result[0]), "what": result[1]} if result else None
 
 
 def pause_runs(config: Config, args: argparse.Namespace) -> int:
@@ -498,7 +654,7 @@ def resume_runs(config: Config, _: argparse.Namespace) -> int:
 
 
 def retry_post(config: Config, args: argparse.Namespace) -> int:
-    with _ledger(config) as ledger:
+    with _ledger(config, args.secrets.endpoint()) as ledger:
         ok = ledger.retry(args.id, _now(args, config)) if ledger else False
     if not ok:
         print(

@@ -1,8 +1,17 @@
-"""The ledger: what was sent to X, when, and how it ended (SQLite under state/).
+"""The ledger: what was sent, when, and how it ended (SQLite under state/).
 
-Every request is recorded before it is made (``pending``) and completed after it returns, so a
-run killed mid-request leaves a trace the next run resolves instead of posting twice. WAL mode
-lets `log` and `status` read while a run writes. The schema is versioned (PRAGMA user_version).
+Every request is recorded before it is made (``pending``, and an ``attempts`` row whose outcome
+is ``unknown`` until the answer comes) and completed after it returns, so a run killed
+mid-request leaves a trace the next run resolves instead of posting twice. WAL mode lets `log`
+and `status` read while a run writes.
+
+The schema grows by named migrations, each applied once in its own transaction
+(PRAGMA user_version counts them; the ``migrations`` table names them): a ledger written by an
+earlier version is upgraded in place on first use and loses nothing.
+
+A rehearsal (``X_API_BASE_URL`` set, e.g. to the sandbox) keeps its own ledger file beside the
+real one (``ledger_file_name``): nothing it records can change what the real deployment
+publishes (issue 8).
 """
 
 from __future__ import annotations
@@ -17,10 +26,23 @@ if TYPE_CHECKING:
 LEDGER_FILE = "ledger.sqlite3"
 
 PENDING, PUBLISHED, RETRYING, FAILED = "pending", "published", "retrying", "failed"
+OK, REFUSED, RETRYABLE, UNKNOWN = "ok", "refused", "retryable", "unknown"  # attempt outcomes
 
-_MIGRATIONS = (
-    # 1: one row per post part (part 0 is the post itself, 1.. its thread replies)
-    """
+
+def ledger_file_name(endpoint: str | None) -> str:
+    """The ledger of the real account, or of a rehearsal against another base URL: one file
+    per endpoint, so a rehearsal never touches the real records."""
+    if not endpoint:
+        return LEDGER_FILE
+    readable = "".join(c if c.isalnum() or c in ".-" else "-" for c in endpoint.split("://")[-1])
+    return f"rehearsal-{readable.strip('-.')[:80]}.sqlite3"
+
+
+# Statements are split on ";": none may appear inside one (nor in a comment).
+_MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "parts: one row per post part (part 0 is the post itself, 1.. its thread replies)",
+        """
     CREATE TABLE parts (
         post_id TEXT NOT NULL,
         part INTEGER NOT NULL,
@@ -37,8 +59,10 @@ _MIGRATIONS = (
     CREATE INDEX parts_by_time ON parts (at);
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
-    # 2: the queue index, so that a run re-reads only the post files that changed
-    """
+    ),
+    (
+        "queue index: a run re-reads only the post files that changed",
+        """
     CREATE TABLE queue_files (
         path TEXT PRIMARY KEY,
         key TEXT NOT NULL,
@@ -52,15 +76,67 @@ _MIGRATIONS = (
     );
     CREATE INDEX queue_files_by_publish_at ON queue_files (publish_at) WHERE publish_at IS NOT NULL;
     """,
-    # 3: a request whose outcome is unknown (a timeout, a dropped connection, a 5xx): a
-    # later duplicate 403 for the same text then means it went out
-    """
-    ALTER TABLE parts ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0;
+    ),
+    (
+        # a timeout, a dropped connection, a 5xx: a later duplicate 403 then means it went out
+        "uncertain outcomes",
+        "ALTER TABLE parts ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
+        "media ids: the uploaded image of a part, reused",
+        "ALTER TABLE parts ADD COLUMN media_id TEXT",
+    ),
+    (
+        # Append-only: a row is written before its request, as 'unknown', and given its
+        # outcome once the answer comes; a run killed mid-request leaves it 'unknown'. The
+        # counts kept in parts before this table existed stay, as attempts_before_history.
+        "attempts: every request and its outcome",
+        """
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        network TEXT NOT NULL DEFAULT 'x',
+        part INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused', 'retryable', 'unknown')),
+        http_status INTEGER,
+        error TEXT
+    );
+    CREATE INDEX attempts_by_part ON attempts (post_id, part);
+    ALTER TABLE parts RENAME COLUMN attempts TO attempts_before_history;
+    CREATE TABLE migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT)
     """,
-    # 4: the uploaded image of a part, reused when the post is sent again
-    """
-    ALTER TABLE parts ADD COLUMN media_id TEXT;
+    ),
+    (
+        # What a network's answers mean beyond one post: a 429 whose reset lies beyond the
+        # run's retry budget (nothing is sent before it), failures since when (an outage),
+        # a refused account, missing credentials.
+        "networks: rate-limit resets, outages, refused accounts",
+        """
+    CREATE TABLE networks (
+        network TEXT PRIMARY KEY,
+        rate_limited_until TEXT,
+        failing_since TEXT,
+        failure TEXT,
+        account_refused TEXT,
+        credentials_missing TEXT
+    )
     """,
+    ),
+    (
+        # Each problem is told once when it opens and once when it clears (SPEC: Notifications).
+        "problems: what needs a person, and whether they were told",
+        """
+    CREATE TABLE problems (
+        key TEXT PRIMARY KEY,
+        message TEXT NOT NULL,
+        opened TEXT NOT NULL,
+        cleared TEXT,
+        told INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    ),
 )
 
 
@@ -92,10 +168,41 @@ class Record(NamedTuple):
     error: str | None
     at: datetime  # the last change
     uncertain: bool = False  # a request may have published it although no answer came
+    network: str = "x"
 
     @property
     def tweet_url(self) -> str | None:
         return f"https://x.com/i/web/status/{self.tweet_id}" if self.tweet_id else None
+
+
+class Attempt(NamedTuple):
+    """One request, as the append-only attempts table keeps it."""
+
+    at: datetime
+    post_id: str
+    network: str
+    part: int
+    kind: str  # post, media, alt-text, lookup
+    outcome: str  # ok, refused, retryable, unknown (no answer came)
+    http_status: int | None
+    error: str | None
+
+
+class NetworkState(NamedTuple):
+    network: str
+    rate_limited_until: datetime | None
+    failing_since: datetime | None
+    failure: str | None  # the latest failure's message, while failing
+    account_refused: str | None
+    credentials_missing: str | None
+
+
+class OpenProblem(NamedTuple):
+    key: str
+    message: str
+    opened: datetime
+    cleared: datetime | None  # cleared, but not yet told so
+    told: bool  # its opening reached people
 
 
 def read_quiet_marker(ledger_file: str) -> str | None:
@@ -114,6 +221,9 @@ def read_quiet_marker(ledger_file: str) -> str | None:
     return row[0] if row else None
 
 
+_NAMED_SINCE = 5  # the migration that made the migrations table; earlier ones are not dated
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -129,12 +239,16 @@ class Ledger:
         self._db = connection
 
     @classmethod
-    def open(cls, state_dir: Path) -> Ledger:
+    def open(cls, state_dir: Path, endpoint: str | None = None) -> Ledger:
+        """The real account's ledger, or with ``endpoint`` (a base URL other than the
+        network's own) that rehearsal's own."""
         state_dir.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(state_dir / LEDGER_FILE, timeout=30, isolation_level=None)
+        connection = sqlite3.connect(
+            state_dir / ledger_file_name(endpoint), timeout=30, isolation_level=None
+        )
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")  # a post X has is never forgotten
-        for number, script in enumerate(_MIGRATIONS, start=1):
+        for number, (name, script) in enumerate(_MIGRATIONS, start=1):
             # Checked again inside the write lock: five runs may open a new ledger at once.
             connection.execute("BEGIN IMMEDIATE")
             try:
@@ -142,11 +256,25 @@ class Ledger:
                     for statement in filter(str.strip, script.split(";")):
                         connection.execute(statement)
                     connection.execute(f"PRAGMA user_version = {number}")
+                    if number >= _NAMED_SINCE:
+                        connection.execute(
+                            "INSERT INTO migrations (number, name, applied) VALUES (?, ?, ?)",
+                            (number, name, _iso(datetime.now(UTC))),
+                        )
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
         return cls(connection)
+
+    def migrations(self) -> list[tuple[int, str, datetime | None]]:
+        """Every migration this ledger has had: number, name, when (None: before 0.2)."""
+        applied = dict(self._db.execute("SELECT number, applied FROM migrations"))
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        return [
+            (number, name, _moment(applied.get(number)))
+            for number, (name, _) in enumerate(_MIGRATIONS[:version], start=1)
+        ]
 
     def close(self) -> None:
         self._db.close()
@@ -154,10 +282,12 @@ class Ledger:
     # --- parts -------------------------------------------------------------------------------
 
     def records(self) -> list[Record]:
-        """Every part ever attempted, newest change first."""
+        """Every part ever attempted, newest change first. ``attempts`` counts every request
+        made for it: the attempts table, plus what was counted before it existed."""
         rows = self._db.execute(
-            "SELECT post_id, part, status, text, url, slot, tweet_id, attempts, error, at, "
-            "uncertain FROM parts ORDER BY at DESC, post_id, part DESC"
+            "SELECT post_id, part, status, text, url, slot, tweet_id, attempts_before_history + "
+            "(SELECT count(*) FROM attempts a WHERE a.post_id = p.post_id AND a.part = p.part), "
+            "error, at, uncertain FROM parts p ORDER BY at DESC, post_id, part DESC"
         )
         return [
             Record(
@@ -178,21 +308,48 @@ class Ledger:
         slot: datetime | None = None,
     ) -> None:
         """Record that requests for this part are about to be made (before making them);
-        ``count_attempt`` then counts each request as it is made."""
+        ``attempt_started`` then writes down each request as it is made."""
         self._write(
-            "INSERT INTO parts (post_id, part, status, text, url, slot, attempts, at) "
-            "VALUES (?, ?, 'pending', ?, ?, ?, 0, ?) "
+            "INSERT INTO parts (post_id, part, status, text, url, slot, attempts_before_history, "
+            "at) VALUES (?, ?, 'pending', ?, ?, ?, 0, ?) "
             "ON CONFLICT (post_id, part) DO UPDATE SET status = 'pending', text = excluded.text, "
             "url = excluded.url, slot = coalesce(excluded.slot, slot), at = excluded.at",
             (post_id, part, text, url, _iso(slot) if slot else None, _iso(now)),
         )
 
-    def count_attempt(self, post_id: str, part: int, now: datetime) -> None:
-        """One more request for a pending part, written before the request is made."""
-        self._write(
-            "UPDATE parts SET attempts = attempts + 1, at = ? WHERE post_id = ? AND part = ?",
-            (_iso(now), post_id, part),
+    # --- attempts: one row per request ------------------------------------------------------
+
+    def attempt_started(
+        self, post_id: str, part: int, kind: str, now: datetime, network: str = "x"
+    ) -> int:
+        """Write a request down before it is made; its outcome stays ``unknown`` until
+        ``attempt_ended`` (a run killed in the middle leaves it so)."""
+        cursor = self._write(
+            "INSERT INTO attempts (at, post_id, network, part, kind, outcome) "
+            "VALUES (?, ?, ?, ?, ?, 'unknown')",
+            (_iso(now), post_id, network, part, kind),
         )
+        self._write(
+            "UPDATE parts SET at = ? WHERE post_id = ? AND part = ?", (_iso(now), post_id, part)
+        )
+        return int(cursor.lastrowid or 0)
+
+    def attempt_ended(
+        self, attempt: int, outcome: str, http_status: int | None, error: str | None
+    ) -> None:
+        self._write(
+            "UPDATE attempts SET outcome = ?, http_status = ?, error = ? WHERE id = ?",
+            (outcome, http_status, error, attempt),
+        )
+
+    def attempts(self, post_id: str | None = None) -> list[Attempt]:
+        """Every request, newest first (or those of one post)."""
+        rows = self._db.execute(
+            "SELECT at, post_id, network, part, kind, outcome, http_status, error FROM attempts "
+            "WHERE ? IS NULL OR post_id = ? ORDER BY id DESC",
+            (post_id, post_id),
+        )
+        return [Attempt(datetime.fromisoformat(row[0]), *row[1:]) for row in rows]
 
     def media_id(self, post_id: str, part: int) -> str | None:
         """The id X gave the image already uploaded for this part, if any."""
@@ -205,6 +362,12 @@ class Ledger:
         self._write(
             "UPDATE parts SET media_id = ?, at = ? WHERE post_id = ? AND part = ?",
             (media_id, _iso(now), post_id, part),
+        )
+
+    def forget_media(self, post_id: str, part: int) -> None:
+        """X no longer knows the uploaded image (its ids expire): upload it again."""
+        self._write(
+            "UPDATE parts SET media_id = NULL WHERE post_id = ? AND part = ?", (post_id, part)
         )
 
     def published(self, post_id: str, part: int, tweet_id: str | None, now: datetime) -> None:
@@ -326,6 +489,107 @@ class Ledger:
             (_iso(slot),),
         ).fetchone()
         return row is not None
+
+    # --- networks: rate limits, outages, refused accounts -------------------------------------
+
+    def network_state(self, network: str = "x") -> NetworkState:
+        row = self._db.execute(
+            "SELECT rate_limited_until, failing_since, failure, account_refused, "
+            "credentials_missing FROM networks WHERE network = ?",
+            (network,),
+        ).fetchone()
+        if row is None:
+            return NetworkState(network, None, None, None, None, None)
+        return NetworkState(network, _moment(row[0]), _moment(row[1]), *row[2:])
+
+    def _network(self, network: str, assignments: str, parameters: tuple[object, ...]) -> None:
+        self._write("INSERT OR IGNORE INTO networks (network) VALUES (?)", (network,))
+        # ``assignments`` are this class's own constants, never outside text.
+        sql = f"UPDATE networks SET {assignments} WHERE network = ?"  # noqa: S608
+        self._write(sql, (*parameters, network))
+
+    def network_answered(self, now: datetime, network: str = "x") -> None:
+        """A request went through: no outage, the account works, the credentials are there."""
+        del now  # a success clears; when it happened is in the attempts table
+        self._network(
+            network,
+            "failing_since = NULL, failure = NULL, account_refused = NULL, "
+            "credentials_missing = NULL",
+            (),
+        )
+
+    def network_failed(self, message: str, now: datetime, network: str = "x") -> None:
+        """The network could not be reached or failed (5xx, 429, timeouts): since when."""
+        self._network(
+            network, "failing_since = coalesce(failing_since, ?), failure = ?", (_iso(now), message)
+        )
+
+    def hold_network(self, until: datetime, network: str = "x") -> None:
+        """Send nothing to the network before ``until`` (a rate limit's reset)."""
+        self._network(network, "rate_limited_until = ?", (_iso(until),))
+
+    def account_refused(self, message: str, network: str = "x") -> None:
+        self._network(network, "account_refused = ?", (message,))
+
+    def credentials_missing(self, message: str | None, network: str = "x") -> None:
+        """Record (or with None, clear) that the network's credentials are not set."""
+        if message is None and self.network_state(network).credentials_missing is None:
+            return
+        self._network(network, "credentials_missing = ?", (message,))
+
+    # --- problems: each told once when it opens, once when it clears ------------------------
+
+    def problems(self) -> list[OpenProblem]:
+        """Open problems, and cleared ones whose clearing was not yet told; oldest first."""
+        rows = self._db.execute(
+            "SELECT key, message, opened, cleared, told FROM problems ORDER BY opened, key"
+        )
+        return [
+            OpenProblem(
+                row[0], row[1], datetime.fromisoformat(row[2]), _moment(row[3]), bool(row[4])
+            )
+            for row in rows
+        ]
+
+    def reconcile_problems(
+        self, current: dict[str, str], now: datetime
+    ) -> tuple[list[OpenProblem], list[OpenProblem]]:
+        """Bring the problems table to ``current`` (key -> message): those that open now,
+        and those that cleared now. A problem that persists keeps its first message's
+        time; a problem that comes back after clearing opens anew."""
+        known = {problem.key: problem for problem in self.problems()}
+        opened, cleared = [], []
+        with self._db:
+            self._db.execute("DELETE FROM settings WHERE key = 'quiet'")
+            for key, message in current.items():
+                old = known.get(key)
+                if old is not None and old.cleared is None:
+                    self._db.execute(
+                        "UPDATE problems SET message = ? WHERE key = ?", (message, key)
+                    )
+                    continue
+                self._db.execute(
+                    "INSERT OR REPLACE INTO problems (key, message, opened) VALUES (?, ?, ?)",
+                    (key, message, _iso(now)),
+                )
+                opened.append(OpenProblem(key, message, now, None, told=False))
+            for key, old in known.items():
+                if key not in current and old.cleared is None:
+                    self._db.execute(
+                        "UPDATE problems SET cleared = ? WHERE key = ?", (_iso(now), key)
+                    )
+                    cleared.append(old._replace(cleared=now))
+        return opened, cleared
+
+    def problems_told(self, keys: list[str]) -> None:
+        """The opening or clearing of these problems reached people: a cleared one is
+        forgotten, an open one is not told again."""
+        with self._db:
+            for key in keys:
+                self._db.execute(
+                    "DELETE FROM problems WHERE key = ? AND cleared IS NOT NULL", (key,)
+                )
+                self._db.execute("UPDATE problems SET told = 1 WHERE key = ?", (key,))
 
     # --- settings ----------------------------------------------------------------------------
 

@@ -9,7 +9,10 @@ The facts this rests on are in ../shared/X-API-NOTES.md:
 - ``wait_on_rate_limit`` sleeps 15 minutes, or loops without bound when the reset header is
   missing; rate limits are handled here instead.
 - Retried: connection errors, timeouts, 5xx and 429 (waiting for ``x-rate-limit-reset``), with
-  exponential backoff and jitter, for about a minute in all. Not retried: 400, 401, 402, 403.
+  exponential backoff and jitter, from the run's one retry budget (bot.retries: about a minute
+  for the whole run). Not retried: 400, 401, 402, 403.
+- Every request is told to ``journal`` before it is made and again with its outcome, so the
+  ledger's attempts table holds each one, even one whose answer never came.
 
 This module is imported only when something will be sent: tweepy and requests take a while.
 """
@@ -24,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import requests
 import tenacity
@@ -32,14 +35,21 @@ import tweepy
 from requests.adapters import HTTPAdapter
 
 from bot.errors import BotError
+from bot.retries import RetryBudget, backoff, retrying
 from bot.text import extract_urls_with_indices
 
 log = logging.getLogger(__name__)
 
 X_API = "https://api.twitter.com"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
-RETRY_BUDGET = 60.0  # seconds a run may spend waiting between attempts of one post
-MAX_ATTEMPTS = 6
+_T = TypeVar("_T")
+
+
+class Journal(Protocol):
+    """Where each request is written down: before it is made, and with its outcome."""
+
+    def started(self, kind: str) -> None: ...
+    def ended(self, outcome: str, http_status: int | None, error: str | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,9 @@ class Credentials:
 class PublishError(BotError):
     """X did not publish the post. ``str()`` says what to do; it never holds a credential."""
 
+    http_status: int | None = None
+    outcome = "refused"  # as the attempts table records it
+
 
 class Transient(PublishError):
     """Worth trying again: the network, a timeout, X's 5xx, a rate limit.
@@ -74,9 +87,13 @@ class Transient(PublishError):
         super().__init__(message)
         self.uncertain = uncertain
 
+    @property
+    def outcome(self) -> str:  # type: ignore[override]
+        return "unknown" if self.uncertain else "retryable"
+
 
 class RateLimited(Transient):
-    """429: X did not take the request."""
+    """429: X did not take the request; ``reset``: when it will again."""
 
     def __init__(self, message: str, reset: datetime | None) -> None:
         super().__init__(message)
@@ -94,6 +111,10 @@ class PostRefused(PublishError):
 
 class DuplicateContent(PostRefused):
     """403: the account recently posted this exact text."""
+
+
+class MediaUnknown(PostRefused):
+    """400: X no longer knows an uploaded image's id (media ids expire): upload it again."""
 
 
 class _BaseUrlAdapter(HTTPAdapter):
@@ -120,14 +141,6 @@ def _comparable(text: str) -> str:
     return "".join([*pieces, normalized[position:]]).strip()
 
 
-class _OverBudget(tenacity.stop.stop_base):
-    """Stop when the next wait would take the run past RETRY_BUDGET seconds of waiting: a
-    rate-limit reset further away than that leaves the post for the next run."""
-
-    def __call__(self, state: tenacity.RetryCallState) -> bool:
-        return state.idle_for + state.upcoming_sleep > RETRY_BUDGET
-
-
 class Publisher:
     """Posts text to X. ``sleep`` and ``clock`` are injectable so tests never wait."""
 
@@ -139,7 +152,7 @@ class Publisher:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
-        on_attempt: Callable[[], None] | None = None,
+        budget: RetryBudget | None = None,
     ) -> None:
         self._client = tweepy.Client(
             consumer_key=credentials.api_key,
@@ -153,7 +166,9 @@ class Publisher:
         self._sleep = sleep
         self._clock = clock
         self._timeout = timeout
-        self.on_attempt = on_attempt
+        # The run hands every client its one budget; alone, a Publisher has its own.
+        self.budget = budget or RetryBudget()
+        self.journal: Journal | None = None
 
     def post(
         self, text: str, *, reply_to: str | None = None, media_ids: list[str] | None = None
@@ -189,6 +204,7 @@ class Publisher:
         def attempt() -> str:
             data = path.read_bytes()
             response = self._request(
+                "media",
                 "/2/media/upload",
                 files={"media": (path.name, data, media_type)},
                 data={"media_category": "tweet_image"},
@@ -203,45 +219,76 @@ class Publisher:
     def describe_image(self, media_id: str, alt: str) -> None:
         """Set the alt text of an uploaded image (X: POST /2/media/metadata)."""
         body = {"id": media_id, "metadata": {"alt_text": {"text": alt}}}
-        self._retrying()(lambda: self._request("/2/media/metadata", json=body))
+        self._retrying()(lambda: self._request("alt-text", "/2/media/metadata", json=body))
 
-    def _request(self, route: str, **body: Any) -> dict[str, Any]:
+    def _request(self, kind: str, route: str, **body: Any) -> dict[str, Any]:
         """POST to X through the client's session (base URL, timeout, OAuth 1.0a)."""
-        if self.on_attempt:
-            self.on_attempt()
+
+        def send() -> dict[str, Any]:
+            try:
+                response = self._client.session.post(X_API + route, auth=self._auth, **body)
+            except requests.RequestException as error:
+                # A lost answer to an upload costs only a second upload: nothing is published.
+                raise Transient(f"could not reach X ({type(error).__name__})") from None
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = {}
+            if not 200 <= response.status_code < 300:
+                reset = response.headers.get("x-rate-limit-reset")
+                raise _refusal(response.status_code, _detail(answer, response.reason), reset)
+            return answer if isinstance(answer, dict) else {}
+
+        return self._journaled(kind, send)
+
+    def _journaled(self, kind: str, request: Callable[[], _T]) -> _T:
+        """Make one request, written down before it is made (the ledger keeps it even if
+        the process dies in it) and again with its outcome."""
+        journal = self.journal
+        if journal is not None:
+            journal.started(kind)
         try:
-            response = self._client.session.post(X_API + route, auth=self._auth, **body)
-        except requests.RequestException as error:
-            # A lost answer to an upload costs only a second upload: nothing is published.
-            raise Transient(f"could not reach X ({type(error).__name__})") from None
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
-        if not 200 <= response.status_code < 300:
-            reset = response.headers.get("x-rate-limit-reset")
-            raise _refusal(response.status_code, _detail(answer, response.reason), reset)
-        return answer if isinstance(answer, dict) else {}
+            result = request()
+        except PublishError as error:
+            if journal is not None:
+                journal.ended(error.outcome, error.http_status, str(error))
+            raise
+        if journal is not None:
+            journal.ended("ok", None, None)
+        return result
 
     def _retrying(self) -> tenacity.Retrying:
-        return tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(Transient),
+        return retrying(
+            self.budget,
+            retry_on=Transient,
             wait=self._wait,
-            stop=tenacity.stop_any(tenacity.stop_after_attempt(MAX_ATTEMPTS), _OverBudget()),
             sleep=self._sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
+            log=self._log_retry,
         )
 
     def find_published(self, text: str) -> str | None:
         """The id of the account's recent post with ``text``, or None: for a post that went
         out while X's answer (and so its id) was lost. Two reads (billed), so only when a
         reply needs the id. X shows links as t.co links, so links are compared as links."""
+
+        def look_up(call: Callable[[], Any]) -> Any:
+            def once() -> Any:
+                try:
+                    return call()
+                except tweepy.TweepyException as error:
+                    raise self._explain(error) from None
+                except requests.RequestException as error:
+                    raise Transient(f"could not reach X ({type(error).__name__})") from None
+
+            return self._journaled("lookup", once)
+
         try:
-            me = self._client.get_me(user_auth=True)
-            recent = self._client.get_users_tweets(me.data.id, max_results=20, user_auth=True)
-        except (tweepy.TweepyException, requests.RequestException) as error:
-            log.info("looking up the account's recent posts failed: %s", type(error).__name__)
+            me = look_up(lambda: self._client.get_me(user_auth=True))
+            recent = look_up(
+                lambda: self._client.get_users_tweets(me.data.id, max_results=20, user_auth=True)
+            )
+        except PublishError as error:
+            log.info("looking up the account's recent posts failed: %s", error)
             return None
         wanted = _comparable(text)
         for tweet in recent.data or []:
@@ -250,8 +297,9 @@ class Publisher:
         return None
 
     def _post_once(self, text: str, reply_to: str | None, media_ids: list[str] | None) -> str:
-        if self.on_attempt:  # before the request: the ledger counts it even if we die in it
-            self.on_attempt()
+        return self._journaled("post", lambda: self._create(text, reply_to, media_ids))
+
+    def _create(self, text: str, reply_to: str | None, media_ids: list[str] | None) -> str:
         try:
             response = self._client.create_tweet(
                 text=text, in_reply_to_tweet_id=reply_to, media_ids=media_ids, user_auth=True
@@ -275,7 +323,7 @@ class Publisher:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RateLimited) and error.reset is not None:
             return max(error.reset.timestamp() - self._clock(), 0.0) + 1.0
-        return float(tenacity.wait_random_exponential(multiplier=1, max=30)(state))
+        return backoff(state)
 
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -307,6 +355,12 @@ def _detail(answer: object, reason: str | None) -> str:
 
 def _refusal(status: int, detail: str, reset_header: str | None) -> PublishError:
     """The error for X's answer ``status``, with a message a maintainer can act on."""
+    error = _error_for(status, detail, reset_header)
+    error.http_status = status
+    return error
+
+
+def _error_for(status: int, detail: str, reset_header: str | None) -> PublishError:
     if status == 429:
         when = datetime.fromtimestamp(int(reset_header), UTC) if reset_header else None
         at = f"; the limit resets at {when:%H:%M:%S} UTC" if when else ""
@@ -324,6 +378,9 @@ def _refusal(status: int, detail: str, reset_header: str | None) -> PublishError
             "X refused: the account has no API credits left (402 CreditsDepleted); add "
             "credits in the developer portal, then posts go out again"
         )
+    if status == 400 and "media id" in detail.lower():
+        # "Unknown media id." (alt text) or "Your media IDs are invalid." (the post)
+        return MediaUnknown(f"X no longer knows the uploaded image ({status}: {detail})")
     if status == 403 and "duplicate" in detail.lower():
         return DuplicateContent(f"X refused a duplicate of a recent post (403: {detail})")
     if status == 403 and "permission" in detail.lower():
@@ -332,4 +389,4 @@ def _refusal(status: int, detail: str, reset_header: str | None) -> PublishError
             "portal set the app's permissions to Read and Write, then regenerate the "
             "access token and secret and put the new ones in .env"
         )
-    return PostRefused(f"X rejected the post ({status}: {detail}); fix it, then run retry")
+    return PostRefused(f"X rejected the post ({status}: {detail})")

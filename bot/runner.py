@@ -5,39 +5,52 @@ Order of work, under the run lock:
 2. unfinished work first: a part left ``pending`` by a run that was killed mid-request is sent
    again with the same text (X's duplicate 403 then means the first attempt went out), and a
    thread whose first post is out continues at its first unpublished part;
-3. then what the schedule says is due (bot.schedule.due).
+3. then what the schedule says is due (bot.schedule.due);
+4. then the problems: what needs a person now (bot.reports) is compared with what the ledger
+   already knows, so that each problem is told once when it opens and once when it clears
+   (the report's ``problems``, and a notification), never again while it only persists.
 
-Every request is written to the ledger before it is made and completed after. Nothing here
-prints or reads the clock: the CLI passes ``now`` and shows the report.
+Every request is written to the ledger before it is made and completed after. One retry
+budget (bot.retries) serves the whole run. Nothing here prints or reads the clock: the CLI
+passes ``now`` and shows the report.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.config import Config
-from bot.ledger import FAILED, PENDING, PUBLISHED, RETRYING, Ledger, Record
+from bot.ledger import FAILED, PENDING, PUBLISHED, RETRYING, Ledger, OpenProblem, Record
 from bot.lock import LockHeld, RunLock
-from bot.posts import Image, Post, indexed_problems, indexed_queue, refresh_index, render_post
+from bot.posts import Image, Post, Queue, indexed_queue, refresh_index, render_post
+from bot.reports import WillNotGoOut, outage, will_not_go_out
+from bot.retries import RetryBudget
 from bot.schedule import History, current_slot, due, next_slot
 from bot.start import make_marker
 
 if TYPE_CHECKING:
     from bot.publisher import Credentials, Publisher
 
+log = logging.getLogger(__name__)
+
 LOCK_FILE = "run.lock"
 _MAX_TURNS = 20  # posts that fail for good, each replaced by the next, in one run
 # A full run checks again at least this often, whatever the quiet marker says.
 _LONGEST_QUIET = timedelta(hours=6)
+DEFAULT_OUTAGE_MINUTES = 60
 
 
 @dataclass
 class RunReport:
     done: list[str] = field(default_factory=list)  # what happened, for stdout
-    problems: list[str] = field(default_factory=list)  # what needs a person, for stderr
+    problems: list[str] = field(default_factory=list)  # problems that open now: stderr, exit 1
+    persisting: list[str] = field(default_factory=list)  # already told: stdout, exit 0
+    cleared: list[str] = field(default_factory=list)  # problems that cleared in this run
+    rehearsal: str | None = None  # the base URL of a rehearsal: every line says so
 
     @property
     def needs_a_person(self) -> bool:
@@ -67,13 +80,18 @@ def run(
     dry_run: bool = False,
     credentials: Credentials | Callable[[], Credentials | None] | None = None,
     connect: Callable[[Credentials], Publisher] | None = None,
+    endpoint: str | None = None,
+    budget: RetryBudget | None = None,
 ) -> RunReport:
     """Publish what is due at ``now``. ``credentials`` may be a function, called only when
-    something is to be sent; ``connect`` makes the Publisher (tests inject sleep)."""
-    report = RunReport()
+    something is to be sent; ``connect`` makes the Publisher (tests inject sleep).
+    ``endpoint``: the X base URL of a rehearsal (its records are kept apart from the real
+    ones); ``budget``: the run's retry budget (tests make it small)."""
+    report = RunReport(rehearsal=endpoint or None)
+    lock_name = LOCK_FILE if not endpoint else f"{LOCK_FILE}.rehearsal"
     try:
-        with RunLock(config.paths.state / LOCK_FILE):
-            ledger = Ledger.open(config.paths.state)
+        with RunLock(config.paths.state / lock_name):
+            ledger = Ledger.open(config.paths.state, endpoint)
             try:
                 _Run(
                     config=config,
@@ -82,12 +100,31 @@ def run(
                     report=report,
                     credentials=credentials,
                     connect=connect,
+                    budget=budget or RetryBudget(),
                 ).go(dry_run=dry_run)
             finally:
                 ledger.close()
     except LockHeld:
         report.done.append("another run is publishing; this one stops here")
     return report
+
+
+class _Journal:
+    """Writes each request of one part into the attempts table, before and after it."""
+
+    def __init__(self, ledger: Ledger, now: datetime, post_id: str, part: int) -> None:
+        self.ledger, self.now, self.post_id, self.part = ledger, now, post_id, part
+        self.current = 0
+
+    def started(self, kind: str) -> None:
+        self.current = self.ledger.attempt_started(self.post_id, self.part, kind, self.now)
+
+    def ended(self, outcome: str, http_status: int | None, error: str | None) -> None:
+        self.ledger.attempt_ended(self.current, outcome, http_status, error)
+        if outcome == "ok":
+            self.ledger.network_answered(self.now)
+        elif outcome in ("retryable", "unknown"):
+            self.ledger.network_failed(error or outcome, self.now)
 
 
 class _Run:
@@ -100,10 +137,12 @@ class _Run:
         report: RunReport,
         credentials: Credentials | Callable[[], Credentials | None] | None,
         connect: Callable[[Credentials], Publisher] | None,
+        budget: RetryBudget,
     ) -> None:
         self.config, self.now, self.ledger, self.report = config, now, ledger, report
-        self.credentials, self.connect = credentials, connect
+        self.credentials, self.connect, self.budget = credentials, connect, budget
         self.publisher: Publisher | None = None
+        self.credentials_set: bool | None = None  # None: not looked at in this run
 
     def go(self, *, dry_run: bool) -> None:
         paused = self.ledger.paused()
@@ -115,15 +154,12 @@ class _Run:
             )
             return
         fingerprint, walk_problems = refresh_index(self.config, self.ledger)
-        if not self._maybe_due():
-            queue = indexed_problems(self.ledger, walk_problems)
-            problems = [str(problem) for problem in queue.problems]
-            self.report.problems += problems
-            if not dry_run and fingerprint is not None:
-                self._mark_quiet(fingerprint, problems)
-            return
         queue = indexed_queue(self.config, self.ledger, walk_problems)
-        self.report.problems += [str(problem) for problem in queue.problems]
+        if not self._maybe_due():
+            told = self._problems(queue, dry_run=dry_run)
+            if not dry_run and fingerprint is not None:
+                self._mark_quiet(fingerprint, told)
+            return
         posts = {post.id: post for post in queue.posts}
         unfinished = _unfinished(self.ledger.records(), posts, self.config)
         if dry_run:
@@ -131,8 +167,10 @@ class _Run:
             chosen = due(queue.posts, history, self.now, self.config)
             for work in [*unfinished, *(self._fresh(item.post, item.slot) for item in chosen)]:
                 self._describe(work)
+            self._problems(queue, dry_run=True)
             return
         try:
+            self._check_rate_limit()
             for work in unfinished:
                 self._send(work)
             for _ in range(_MAX_TURNS):
@@ -144,6 +182,47 @@ class _Run:
                     break
         except _StopRun:
             pass
+        self._problems(queue, dry_run=False)
+
+    # --- problems: told once --------------------------------------------------------------
+
+    def _current_problems(self, queue: Queue) -> list[WillNotGoOut]:
+        network = self.ledger.network_state()
+        found = will_not_go_out(
+            queue,
+            self.ledger.records(),
+            self.now,
+            self.config,
+            network=network,
+            credentials_set=self.credentials_set,
+        )
+        minutes = getattr(getattr(self.config, "notify", None), "outage_minutes", None)
+        down = outage(network, self.now, minutes or DEFAULT_OUTAGE_MINUTES)
+        return [*found, down] if down else found
+
+    def _problems(self, queue: Queue, *, dry_run: bool) -> list[str]:
+        """Compare what needs a person now with what the ledger knows: the report's
+        ``problems`` are those that open in this run (exit 1, a notification), its
+        ``persisting`` those already told. Returns the messages of every open problem."""
+        current = {item.key: str(item) for item in self._current_problems(queue)}
+        if dry_run:
+            known = {p.key for p in self.ledger.problems() if p.cleared is None}
+            self.report.problems += [m for k, m in current.items() if k not in known]
+            self.report.persisting += [m for k, m in current.items() if k in known]
+            return list(current.values())
+        opened, cleared = self.ledger.reconcile_problems(current, self.now)
+        new = {problem.key for problem in opened}
+        self.report.problems += [problem.message for problem in opened]
+        self.report.persisting += [m for k, m in current.items() if k not in new]
+        self.report.cleared += [problem.message for problem in cleared]
+        if opened or cleared:
+            self._tell([p for p in self.ledger.problems() if not p.told or p.cleared])
+        return list(current.values())
+
+    def _tell(self, untold: list[OpenProblem]) -> None:
+        """Hook for notifications (bot.notify); without any, the run's exit status and its
+        output are how people hear, so the problems count as told."""
+        self.ledger.problems_told([problem.key for problem in untold])
 
     def _mark_quiet(self, fingerprint: str, problems: list[str]) -> None:
         """Nothing can become due before the next slot or the next publish_at (no slot is
@@ -175,6 +254,16 @@ class _Run:
             or (slot is not None and not self.ledger.slot_served(slot))
         )
 
+    def _check_rate_limit(self) -> None:
+        """A 429 whose reset lay beyond an earlier run's budget: nothing goes to X before it."""
+        until = self.ledger.network_state().rate_limited_until
+        if until is not None and self.now < until:
+            self.report.done.append(
+                f"X's rate limit resets at {until.astimezone(UTC):%H:%M:%S} UTC; nothing is "
+                "sent to X before then, and what is due waits"
+            )
+            raise _StopRun
+
     def _fresh(self, post: Post, slot: datetime | None) -> _Work:
         parts = [rendered.text for rendered in render_post(post, self.config)]
         return _Work(post.id, parts, 0, post.url or None, slot, image=post.image)
@@ -194,24 +283,28 @@ class _Run:
     def _connected(self) -> Publisher:
         if self.publisher is None:
             credentials = self.credentials() if callable(self.credentials) else self.credentials
+            self.credentials_set = credentials is not None
             if credentials is None:
-                self.report.problems.append(
-                    "X credentials are not set: put X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN "
+                self.ledger.credentials_missing(
+                    "credentials are not set: put X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN "
                     "and X_ACCESS_TOKEN_SECRET in .env (see README: credentials)"
                 )
                 raise _StopRun
+            self.ledger.credentials_missing(None)
             if self.connect is not None:
                 self.publisher = self.connect(credentials)
             else:
                 from bot.publisher import Publisher  # noqa: PLC0415 - tweepy only when sending
 
                 self.publisher = Publisher(credentials)
+            self.publisher.budget = self.budget  # one budget for the whole run
         return self.publisher
 
     def _send(self, work: _Work) -> bool:
         """Send the parts from ``work.start``; False if the post failed for good."""
         from bot.publisher import (  # noqa: PLC0415 - loaded with the publisher
             DuplicateContent,
+            MediaUnknown,
             PublishError,
             Transient,
         )
@@ -220,12 +313,13 @@ class _Run:
         ledger, now, report = self.ledger, self.now, self.report
         reply_to = work.reply_to
         for number in range(work.start, len(work.parts)):
+            publisher.journal = _Journal(ledger, now, work.post_id, max(number - 1, 0))
             if number > 0 and reply_to is None:
                 # The part before went out, but X's answer with its id was lost: ask X for it.
                 # Without it this part would be a post of its own, not a reply.
                 reply_to = publisher.find_published(work.parts[number - 1])
                 if reply_to is None:
-                    report.problems.append(
+                    report.done.append(
                         f"{work.post_id}: part {number - 1} went out but X does not say its id; "
                         "the rest of the thread waits for the next run"
                     )
@@ -239,30 +333,36 @@ class _Run:
                 url=work.url if number == 0 else None,
                 slot=work.slot if number == 0 else None,
             )
-
-            def count(number: int = number) -> None:
-                ledger.count_attempt(work.post_id, number, now)
-
-            publisher.on_attempt = count
-            media_ids: list[str] = []
-            if number == 0:
-                image = self._image(work, publisher)
-                if image is None:
-                    return False
-                media_ids = image
+            publisher.journal = _Journal(ledger, now, work.post_id, number)
             unknown = number in work.pending
-            try:
-                tweet_id = publisher.post(
-                    work.parts[number], reply_to=reply_to, media_ids=media_ids or None
-                )
-            except DuplicateContent as error:
-                if not unknown:
-                    message = f"{error}; change the text, then retry"
-                    return self._not_published(work.post_id, number, error, message, unknown=False)
-                tweet_id = None  # the earlier request, whose answer never came, had published it
-            except PublishError as error:
-                unknown = unknown or (isinstance(error, Transient) and error.uncertain)
-                return self._not_published(work.post_id, number, error, str(error), unknown=unknown)
+            for upload in (1, 2):  # X may have forgotten an uploaded image: upload it again
+                media_ids: list[str] = []
+                if number == 0:
+                    image = self._image(work, publisher)
+                    if image is None:
+                        return False
+                    media_ids = image
+                try:
+                    tweet_id = publisher.post(
+                        work.parts[number], reply_to=reply_to, media_ids=media_ids or None
+                    )
+                except MediaUnknown as error:
+                    if upload == 1 and media_ids and work.image is not None:
+                        ledger.forget_media(work.post_id, 0)
+                        continue
+                    return self._not_published(work, number, error, str(error), unknown=unknown)
+                except DuplicateContent as error:
+                    if not unknown:
+                        message = f"{error}; change the text"
+                        return self._not_published(work, number, error, message, unknown=False)
+                    # The earlier request, whose answer never came, had published it.
+                    tweet_id = publisher.find_published(work.parts[number])
+                except PublishError as error:
+                    unknown = unknown or (isinstance(error, Transient) and error.uncertain)
+                    return self._not_published(work, number, error, str(error), unknown=unknown)
+                if tweet_id is None:  # sent earlier in this run, its answer lost: look it up
+                    tweet_id = publisher.find_published(work.parts[number])
+                break
             ledger.published(work.post_id, number, tweet_id, now)
             part = f" part {number}" if len(work.parts) > 1 else ""
             link = f": https://x.com/i/web/status/{tweet_id}" if tweet_id else " (sent earlier)"
@@ -273,9 +373,10 @@ class _Run:
     def _image(self, work: _Work, publisher: Publisher) -> list[str] | None:
         """The media ids to send with the first part: its image, uploaded now or on an
         earlier try, its alt text set; [] for a post without one; None when it did not work
-        out. A post never goes out without its image: the log says why it waits."""
+        out. A post never goes out without its image: the log says why it waits. An image
+        X no longer knows (its ids expire) is uploaded again, once, in the same run."""
         from bot.posts import image_type  # noqa: PLC0415
-        from bot.publisher import PostRefused, PublishError, Transient  # noqa: PLC0415
+        from bot.publisher import MediaUnknown, PostRefused, PublishError, Transient  # noqa: PLC0415
 
         media_id = self.ledger.media_id(work.post_id, 0)
         if work.image is None:  # a post whose file is gone keeps the image it was sent with
@@ -283,53 +384,69 @@ class _Run:
         # A part left pending may have gone out already: whatever fails now, that stays known.
         unknown = 0 in work.pending
         name = work.image.path.name
-        try:
-            if media_id is None:
-                with work.image.path.open("rb") as handle:
-                    media_type = image_type(handle.read(16)) or "application/octet-stream"
-                media_id = publisher.upload_image(work.image.path, media_type)
-                self.ledger.uploaded(work.post_id, 0, media_id, self.now)  # reused on retries
-            publisher.describe_image(media_id, work.image.alt)
-        except OSError as error:
-            message = f"image {name} cannot be read ({error.strerror}); put it back in media/"
-            self._not_published(work.post_id, 0, error, message, unknown=unknown)
-            return None
-        except PublishError as error:
-            if isinstance(error, Transient):
-                message = f"image {name} could not be uploaded: {error}"
-            elif isinstance(error, PostRefused):
-                message = f"image {name} was refused: {error}"
-            else:
-                message = f"image {name}: {error}"
-            self._not_published(work.post_id, 0, error, message, unknown=unknown)
-            return None
-        return [media_id]
+        for upload in (1, 2):
+            try:
+                if media_id is None:
+                    with work.image.path.open("rb") as handle:
+                        media_type = image_type(handle.read(16)) or "application/octet-stream"
+                    media_id = publisher.upload_image(work.image.path, media_type)
+                    self.ledger.uploaded(work.post_id, 0, media_id, self.now)  # reused on retries
+                publisher.describe_image(media_id, work.image.alt)
+            except OSError as error:
+                message = f"image {name} cannot be read ({error.strerror}); put it back in media/"
+                self._not_published(work, 0, error, message, unknown=unknown)
+                return None
+            except MediaUnknown as error:
+                if upload == 1:
+                    self.ledger.forget_media(work.post_id, 0)
+                    media_id = None
+                    continue
+                self._not_published(work, 0, error, f"image {name}: {error}", unknown=unknown)
+                return None
+            except PublishError as error:
+                if isinstance(error, Transient):
+                    message = f"image {name} could not be uploaded: {error}"
+                elif isinstance(error, PostRefused):
+                    message = f"image {name} was refused: {error}"
+                else:
+                    message = f"image {name}: {error}"
+                self._not_published(work, 0, error, message, unknown=unknown)
+                return None
+            break
+        return [media_id] if media_id else []
 
     def _not_published(
-        self, post_id: str, part: int, error: Exception, message: str, *, unknown: bool
+        self, work: _Work, part: int, error: Exception, message: str, *, unknown: bool
     ) -> bool:
         """What a request that did not publish means, decided in one place. Returns False
         (the post failed for good: the next one takes its turn) or raises _StopRun.
 
         - X refused the account or the app (401, 402, 403 permissions): every later post would
-          fail the same way, so the run stops; the post stays in line (``retrying``).
+          fail the same way, so the run stops; the post stays in line (``retrying``), and the
+          account's problem is kept until a request goes through.
         - X or the network failed (Transient): the post waits for the next run (``retrying``);
-          nobody needs to act yet.
+          nobody needs to act yet (unless it lasts: an outage). A rate limit whose reset lies
+          beyond the run's retry budget: nothing more goes to X before the reset, in this run
+          or the next ones.
         - X refused the post itself (400, other 403s, an unreadable image): ``failed`` until
           someone runs `retry`.
 
         ``unknown``: an earlier request may have published it; the ledger keeps that known.
         """
-        from bot.publisher import AccountRefused, Transient  # noqa: PLC0415
+        from bot.publisher import AccountRefused, RateLimited, Transient  # noqa: PLC0415
 
         stop = isinstance(error, AccountRefused | Transient)
+        post_id = work.post_id
         self.ledger.failed(post_id, part, message, self.now, for_good=not stop, uncertain=unknown)
+        if isinstance(error, RateLimited) and error.reset is not None and error.reset > self.now:
+            self.ledger.hold_network(error.reset)
         if isinstance(error, Transient):
             self.report.done.append(f"{post_id}: {message}; it will be tried on the next run")
         elif isinstance(error, AccountRefused):
-            self.report.problems.append(str(error))
+            self.ledger.account_refused(str(error))
+            self.report.done.append(f"{post_id}: waits: {message}")
         else:
-            self.report.problems.append(f"{post_id}: {message}")
+            self.report.done.append(f"{post_id}: not published: {message}")
         if stop:
             raise _StopRun
         return False

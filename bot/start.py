@@ -9,8 +9,10 @@ deletes the marker.
 A plain ``run`` (``[--root DIR] [--config FILE] run [--now T-with-offset]``) first checks the
 marker here, with nothing but ``os``, ``sqlite3`` and ``hashlib``: if the time is inside the
 quiet window and the stats of the config and of every queue file are unchanged, the run
-repeats the problems the full run found and ends. Anything else, or any doubt, and the full
-program (bot.cli) decides. The ledger must be in its default place, ROOT/state.
+repeats the problems the full run found (on stdout, exit 0: they were told when they opened)
+and ends. Anything else, or any doubt, and the full program (bot.cli) decides. The ledger must
+be in its default place, ROOT/state. A rehearsal (``X_API_BASE_URL``) reads its own ledger's
+marker; one set only in ROOT/.env takes the full way, which reads .env.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = quiet_run(arguments, os.environ, time.time())
     if quiet is not None:
         status, problems = quiet
+        endpoint = os.environ.get("X_API_BASE_URL")
+        mark = f"[rehearsal against {endpoint}] " if endpoint else ""
         for line in problems:
-            print(line, file=sys.stderr)
+            print(f"{mark}still: {line}")
         return status
     from bot.cli import main as full  # noqa: PLC0415 - only when the short way does not apply
 
@@ -44,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def quiet_run(
     argv: list[str], environ: Mapping[str, str], clock: float
 ) -> tuple[int, list[str]] | None:
-    """(exit status, problems to repeat) when the quiet marker holds; otherwise None."""
+    """(exit status, problems to repeat) when the quiet marker holds; otherwise None. The
+    problems were told by the run that found them: a quiet run repeats them with status 0."""
     options = _plain_run(argv)
     if options is None:
         return None
@@ -56,10 +61,14 @@ def quiet_run(
         if moment is None:
             return None
         now = moment
-    ledger_file = os.path.join(root, "state", "ledger.sqlite3")
+    if _rehearsal_in_dotenv(os.path.join(root, ".env")):
+        return None
+    from bot.ledger import ledger_file_name, read_quiet_marker  # noqa: PLC0415
+
+    endpoint = environ.get("X_API_BASE_URL") or None
+    ledger_file = os.path.join(root, "state", ledger_file_name(endpoint))
     if not os.path.exists(ledger_file):
         return None
-    from bot.ledger import read_quiet_marker  # noqa: PLC0415
 
     text = read_quiet_marker(ledger_file)
     if text is None:
@@ -73,7 +82,23 @@ def quiet_run(
     ):
         return None
     problems: list[str] = marker["problems"]
-    return (1 if problems else 0), problems
+    return 0, problems
+
+
+def _rehearsal_in_dotenv(env_file: str) -> bool:
+    """Whether ROOT/.env may set X_API_BASE_URL (only the full program reads .env)."""
+    try:
+        with open(env_file, "rb") as handle:
+            text = handle.read(65536)
+    except OSError:
+        return False
+    if b"X_API_BASE_URL" not in text:
+        return False
+    for line in text.splitlines():
+        name, equals, value = line.strip().removeprefix(b"export ").partition(b"=")
+        if name.strip() == b"X_API_BASE_URL" and equals and value.strip(b" \t'\"#"):
+            return True
+    return False
 
 
 def _fingerprint(queue_dir: str) -> str | None:

@@ -69,7 +69,10 @@ def test_an_image_x_refuses_fails_the_post_with_the_reason(
     report = tick(site, connect)
     assert posts_on(emulator) == []
     assert ledger_rows(site)[0][:3] == ("a", 0, "failed")
-    assert "a: image court.png was refused: X rejected the post (400" in report.problems[0]
+    assert report.problems[0].startswith(
+        "a: failed for good: image court.png was refused: X rejected the post (400"
+    )
+    assert report.problems[0].endswith("; fix it, then `interlink-bot retry a`")
 
 
 def test_the_uploaded_image_is_reused_when_the_post_is_sent_again(

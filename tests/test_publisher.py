@@ -10,7 +10,6 @@ from collections.abc import Callable
 import pytest
 
 from bot.publisher import (
-    RETRY_BUDGET,
     AccountRefused,
     Credentials,
     DuplicateContent,
@@ -19,6 +18,7 @@ from bot.publisher import (
     RateLimited,
     Transient,
 )
+from bot.retries import RUN_RETRY_SECONDS
 from bot.sandbox import Sandbox
 from tests.conftest import CREDENTIALS, SECRET_VALUES, Sleeps, posts_on, tweet_requests
 
@@ -133,7 +133,7 @@ def test_retrying_stops_within_about_a_minute(
     script(emulator, *["503"] * 20)
     with pytest.raises(Transient, match="503"):
         connect(CREDENTIALS).post("never")
-    assert sum(sleeps) <= RETRY_BUDGET
+    assert sum(sleeps) <= RUN_RETRY_SECONDS
     assert 2 <= tweet_requests(emulator) <= 6
 
 
