@@ -9,6 +9,7 @@ RFC 5849) against X's own URL, as X would, and answers 401 when it is wrong.
 - ``GET /2/users/me`` and ``GET /2/users/:id/tweets``: the account and its recent posts;
 - ``GET /`` a page listing what was posted (replies under the post they answer);
 - ``GET /sandbox/state`` the posts and every request received, as JSON;
+- ``POST /sandbox/expire-media`` forgets every uploaded image, as X does after a day;
 - ``POST /sandbox/script`` a JSON list of answers for the next ``POST /2/tweets`` requests:
   ``"ok"``, ``"400"``, ``"401"``, ``"402"``, ``"403"``, ``"403-permissions"``, ``"429"`` or
   ``"429:SECONDS"`` (reset that far ahead), ``"500"``, ``"503"``, ``"hang"`` (the post is
@@ -183,6 +184,10 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.state.lock:
                 self.server.state.script.extend(json.loads(raw or b"[]"))
             self._send(200, {"script": self.server.state.script})
+            return
+        if self.path == "/sandbox/expire-media":
+            self.server.expire_media()
+            self._send(200, {"media": 0})
             return
         state = self.server.state
         record: dict[str, Any] = {"method": "POST", "path": self.path, "status": None}
@@ -424,6 +429,13 @@ class Sandbox(ThreadingHTTPServer):
         """Block until ``count`` requests have arrived (for tests), or ``timeout``."""
         with self.state.received:
             return self.state.received.wait_for(lambda: len(self.state.requests) >= count, timeout)
+
+    def expire_media(self) -> None:
+        """Forget every uploaded image, as X does once ``expires_after_secs`` has passed:
+        its id is then "Unknown media id." to the alt-text endpoint, and a post that names it
+        is refused with "Your media IDs are invalid." (400)."""
+        with self.state.lock:
+            self.state.media.clear()
 
     def release(self) -> None:
         """Answer the requests kept waiting by ``"hold"``."""

@@ -13,7 +13,6 @@ import pytest
 
 from bot.sandbox import Sandbox
 from tests.conftest import (
-    KEYS,
     SECRET_VALUES,
     Deployment,
     environment,

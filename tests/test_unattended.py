@@ -1,0 +1,384 @@
+"""Left alone for weeks (issue 8): every attempt kept, one retry budget per run, rate limits
+remembered, problems told once, lost answers and stale media resolved, rehearsals kept apart.
+
+Everything runs against the X emulator over real HTTP; what is judged is what the emulator
+received and what `log`, `status` and `run` say.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from bot.ledger import Ledger
+from bot.publisher import Credentials, Publisher
+from bot.retries import RetryBudget
+from bot.runner import run
+from bot.sandbox import Sandbox
+from tests.conftest import (
+    CREDENTIALS,
+    KEYS,
+    Deployment,
+    Result,
+    Sleeps,
+    posts_on,
+    titles_on,
+    tweet_requests,
+)
+from tests.test_publisher import script
+from tests.test_run import AT_SLOT, CONFIG, ledger_rows, post, tick
+
+Connect = Callable[[Credentials], Publisher]
+DATA = Path(__file__).parent / "data"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+@pytest.fixture
+def site(deployment: Deployment) -> Deployment:
+    deployment.write("config/bot.yaml", CONFIG)
+    return deployment
+
+
+def at(hour: int, minute: int = 0, day: int = 5) -> datetime:
+    return datetime(2026, 1, day, hour, minute, tzinfo=UTC)
+
+
+# --- history: the attempts table -------------------------------------------------------------
+
+
+def test_log_attempts_shows_every_request_with_its_outcome(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    site.post("a", post("Story"))
+    script(emulator, "503", "ok")
+    tick(site, connect)
+    lines = cli("--root", site.root, "log", "--attempts").out.splitlines()
+    assert lines == [
+        "2026-01-05 09:05:00Z  x  a  post      ok           -",
+        "2026-01-05 09:05:00Z  x  a  post      unknown    503  X is having trouble "
+        "(503: Service Unavailable)",
+    ]
+    entries = [
+        json.loads(line)
+        for line in cli("--root", site.root, "log", "--attempts", "--json").out.splitlines()
+    ]
+    assert [(e["kind"], e["outcome"], e["http_status"]) for e in entries] == [
+        ("post", "ok", None),
+        ("post", "unknown", 503),  # a 5xx may have published it: X's duplicate answer decides
+    ]
+    assert set(entries[0]) == {
+        "at", "post_id", "network", "part", "kind", "outcome", "http_status", "error",
+    }  # fmt: skip
+    assert entries[1]["error"] == "X is having trouble (503: Service Unavailable)"
+    assert entries[0]["at"] == "2026-01-05T09:05:00Z"
+    # log's attempts count reads from the same table
+    (entry,) = [
+        json.loads(line) for line in cli("--root", site.root, "log", "--json").out.splitlines()
+    ]
+    assert entry["attempts"] == 2 == tweet_requests(emulator)
+
+
+def test_status_keeps_the_last_error_after_a_later_success(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    site.post("a", post("Story one", priority="1"))
+    site.post("b", post("Story two"))
+    script(emulator, "400")
+    tick(site, connect)  # a refused, b published in its place
+    tick(site, connect, at(13, 5))  # nothing left but a success would not erase the error
+    status = cli("--root", site.root, "status", "--now", "2026-01-05T13:10Z").out
+    assert "x: last success: 2026-01-05 09:05Z b https://x.com/i/web/status/" in status
+    assert (
+        "x: last error: 2026-01-05 09:05Z a: X rejected the post (400: One or more parameters "
+        "are invalid.)" in status
+    )
+    assert "1 failed" in status
+    assert "will not go out:\n  a: failed for good: X rejected the post (400" in status
+
+
+# --- one retry budget per run, rate limits remembered ----------------------------------------
+
+
+def test_one_budget_for_the_whole_run_not_per_post(
+    site: Deployment, emulator: Sandbox, sleeps: Sleeps
+) -> None:
+    site.post("a", post("Story"))
+    site.post("t", post("Thread") + 'thread: ["two", "three"]\npublish_at: 2026-01-05T09:04Z\n')
+    script(emulator, "ok", *["503"] * 30)  # the thread's first part goes, then X fails
+    config = load_config(site.root)
+
+    def connect(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=emulator.base_url, timeout=2.0, sleep=sleeps)
+
+    report = run(config, AT_SLOT, credentials=CREDENTIALS, connect=connect)
+    assert sum(sleeps) <= 60.0  # in all, across every request and post of the run
+    assert not report.needs_a_person
+    assert titles_on(emulator) == ["Thread"]
+    # The next run resumes the thread at its first unpublished part, then the slot post.
+    with emulator.state.lock:
+        emulator.state.script.clear()
+    run(config, AT_SLOT + timedelta(minutes=5), credentials=CREDENTIALS, connect=connect)
+    assert titles_on(emulator) == ["Thread", "two", "three", "Story"]
+    texts = [p["text"] for p in posts_on(emulator)]
+    assert len(texts) == len(set(texts))
+
+
+def test_a_small_budget_spent_leaves_the_rest_retrying(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    site.post("a", post("Story"))
+    script(emulator, *["503"] * 10)
+    config = load_config(site.root)
+    report = run(config, AT_SLOT, credentials=CREDENTIALS, connect=connect, budget=RetryBudget(0))
+    assert tweet_requests(emulator) == 1  # no budget: no second try in this run
+    assert report.done == [
+        "a: X is having trouble (503: Service Unavailable); it will be tried on the next run"
+    ]
+    assert ledger_rows(site) == [("a", 0, "retrying", 1)]
+
+
+def test_a_rate_limit_beyond_the_budget_ends_the_run_and_is_remembered(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    cli: Callable[..., Result],
+) -> None:
+    site.post("a", post("Story one", priority="1"))
+    site.post("b", post("Story two", publish_at="2026-01-05T09:01Z"))
+    script(emulator, "429:900")  # X's 15-minute window, far beyond a minute
+    now = datetime.fromtimestamp(time.time(), UTC)  # X's reset is in X's time
+    report = tick(site, connect, now)
+    assert sleeps == []
+    assert tweet_requests(emulator) == 1  # nothing more was sent to X in this run
+    assert "429" in report.done[0]
+    status = cli("--root", site.root, "status", "--now", now.isoformat()).out
+    assert "x: rate limited until" in status
+    # The following cron runs send nothing to X before the reset (today: a 429 every run).
+    for minutes in (5, 10):
+        later = tick(site, connect, now + timedelta(minutes=minutes))
+        assert "nothing is sent to X before then" in later.done[0]
+    assert tweet_requests(emulator) == 1
+    tick(site, connect, now + timedelta(minutes=16))
+    assert tweet_requests(emulator) > 1
+
+
+# --- told once -------------------------------------------------------------------------------
+
+
+def test_a_refused_post_is_told_once_then_only_persists(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Refused story"))
+    script(emulator, "400")
+    first = tick(site, connect)
+    assert first.needs_a_person
+    second = tick(site, connect, at(9, 10))
+    assert not second.needs_a_person  # the same problem, already told: exit 0
+    assert second.persisting == first.problems
+    assert tweet_requests(emulator) == 1  # failed for good: not sent again
+    # `retry` clears it; the next run tells that it cleared
+    config = load_config(site.root)
+    ledger = Ledger.open(config.paths.state)
+    ledger.retry("a", at(9, 12))
+    ledger.close()
+    third = tick(site, connect, at(9, 15))
+    assert third.cleared == first.problems
+    assert titles_on(emulator) == ["Refused story"]
+
+
+def test_x_down_for_outage_minutes_is_a_problem_once(
+    site: Deployment, emulator: Sandbox, sleeps: Sleeps
+) -> None:
+    site.post("a", post("Story"))
+    config = load_config(site.root)
+
+    def connect(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=emulator.base_url, timeout=2.0, sleep=sleeps)
+
+    script(emulator, *["503"] * 200)
+    reports = [
+        run(
+            config,
+            at(9, 5) + timedelta(minutes=minutes),
+            credentials=CREDENTIALS,
+            connect=connect,
+            budget=RetryBudget(0),
+        )
+        for minutes in range(0, 85, 5)
+    ]
+    opened = [i for i, report in enumerate(reports) if report.needs_a_person]
+    assert len(opened) == 1  # one run exits 1, the others 0
+    first = reports[opened[0]]
+    # 09:05 was the first failure; the run 60 minutes later tells it.
+    assert opened[0] == 60 // 5
+    assert first.problems[0].startswith(
+        "x: has been failing for 60 minutes, since 2026-01-05 09:05 UTC"
+    )
+    with emulator.state.lock:
+        emulator.state.script.clear()
+    back = run(config, at(10, 29), credentials=CREDENTIALS, connect=connect)
+    assert back.cleared[0].startswith("x: has been failing")
+    assert not back.needs_a_person
+
+
+# --- lost answers and stale media ------------------------------------------------------------
+
+
+def test_a_lost_answer_is_resolved_with_the_real_tweet_id(
+    site: Deployment, emulator: Sandbox, sleeps: Sleeps, cli: Callable[..., Result]
+) -> None:
+    site.post("a", post("Story"))
+    config = load_config(site.root)
+
+    def slow(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps)
+
+    script(emulator, "hang", *["503"] * 10)  # published, no answer; then X fails
+    run(config, AT_SLOT, credentials=CREDENTIALS, connect=slow, budget=RetryBudget(0))
+    assert ledger_rows(site)[0][:3] == ("a", 0, "retrying")
+    with emulator.state.lock:
+        emulator.state.script.clear()
+    run(config, at(9, 10), credentials=CREDENTIALS, connect=slow)
+    (sent,) = posts_on(emulator)
+    (entry,) = [
+        json.loads(line) for line in cli("--root", site.root, "log", "--json").out.splitlines()
+    ]
+    assert entry["status"] == "published"
+    assert entry["tweet_id"] == sent["id"]  # not null: found among the account's posts
+    assert entry["tweet_url"] == f"https://x.com/i/web/status/{sent['id']}"
+
+
+def test_an_image_x_forgot_is_uploaded_again_in_the_same_run(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.write("media/court.png", PNG)
+    site.post("a", post("Story") + "image: {path: media/court.png, alt: The court}\n")
+    script(emulator, "503", "503", "503", "503", "503", "503")  # the post fails after upload
+    tick(site, connect, budget=RetryBudget(0))
+    assert ledger_rows(site)[0][:3] == ("a", 0, "retrying")
+    emulator.expire_media()  # a day later, X no longer knows the uploaded image
+    with emulator.state.lock:
+        emulator.state.script.clear()
+    report = tick(site, connect, at(9, 20))
+    assert report.problems == []
+    (sent,) = posts_on(emulator)
+    assert sent["media_ids"] == list(emulator.state.media)  # the new upload
+    assert emulator.state.media[sent["media_ids"][0]]["alt"] == "The court"
+
+
+# --- rehearsals never touch the real ledger --------------------------------------------------
+
+
+def test_a_rehearsal_never_changes_what_the_real_deployment_publishes(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    sleeps: Sleeps,
+) -> None:
+    site.post("a", post("Story"))
+    config = load_config(site.root)
+    sandbox = Sandbox(0, KEYS)  # the rehearsal's stand-in; `emulator` plays the real X
+    serving = threading.Thread(target=sandbox.serve_forever, daemon=True)
+    serving.start()
+
+    def to_sandbox(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=sandbox.base_url, timeout=2.0, sleep=sleeps)
+
+    # A future-dated rehearsal, inside the deployment, as README's rehearsal is run.
+    try:
+        rehearsal = run(
+            config, at(9, 5, day=6), credentials=CREDENTIALS, connect=to_sandbox,
+            endpoint=sandbox.base_url,
+        )  # fmt: skip
+        assert titles_on(sandbox) == ["Story"]
+    finally:
+        sandbox.stop()
+        serving.join(timeout=5)
+    assert rehearsal.rehearsal == sandbox.base_url
+    assert ledger_rows(site) == []  # the real ledger knows nothing of it
+    # The real run today still publishes at its slot: the rehearsal blocked nothing.
+    tick(site, connect, AT_SLOT)
+    assert titles_on(emulator) == ["Story"]
+    assert ledger_rows(site) == [("a", 0, "published", 1)]
+    assert ledger_rows(site, sandbox.base_url)[0][:3] == ("a", 0, "published")
+    # status, log and plan say which records they show
+    monkeypatch.setenv("X_API_BASE_URL", sandbox.base_url)
+    for command in (["log"], ["status"], ["log", "--attempts"], ["plan"]):
+        out = cli("--root", site.root, *command).out
+        assert out.startswith(f"[rehearsal against {sandbox.base_url}] "), command
+    monkeypatch.delenv("X_API_BASE_URL")
+    assert not cli("--root", site.root, "log").out.startswith("[rehearsal")
+
+
+def test_run_lines_say_when_they_are_about_a_rehearsal(
+    site: Deployment, emulator: Sandbox, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.post("a", post("Story"))
+    for name, value in (
+        ("X_API_KEY", KEYS.api_key),
+        ("X_API_SECRET", KEYS.api_secret),
+        ("X_ACCESS_TOKEN", KEYS.access_token),
+        ("X_ACCESS_TOKEN_SECRET", KEYS.access_token_secret),
+        ("X_API_BASE_URL", emulator.base_url),
+    ):
+        monkeypatch.setenv(name, value)
+    result = cli("--root", site.root, "run", "--now", "2026-01-05T09:05Z")
+    assert result.status == 0, result.err
+    lines = result.out.splitlines()
+    assert lines
+    assert all(line.startswith(f"[rehearsal against {emulator.base_url}] ") for line in lines)
+    assert not (site.root / "state" / "ledger.sqlite3").exists()
+
+
+# --- upgrades lose nothing -------------------------------------------------------------------
+
+
+def test_a_ledger_from_0_1_0_migrates_in_place_and_loses_nothing(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    state = site.root / "state"
+    state.mkdir()
+    shutil.copy(DATA / "ledgers" / "ledger-0.1.0.sqlite3", state / "ledger.sqlite3")
+    config = load_config(site.root)
+    ledger = Ledger.open(config.paths.state)
+    try:
+        rows = {
+            (r.post_id, r.part): (r.status, r.attempts, r.tweet_id, r.uncertain)
+            for r in ledger.records()
+        }
+        names = [name for _, name, _ in ledger.migrations()]
+        paused = ledger.paused()
+    finally:
+        ledger.close()
+    assert rows == {
+        ("2019/10/mek-and-fake-news", 0): ("published", 2, "1850000000000000001", False),
+        ("digest/2019-10-18", 0): ("published", 1, "1850000000000000002", False),
+        ("digest/2019-10-18", 1): ("published", 1, "1850000000000000003", False),
+        ("digest/2019-10-18", 2): ("retrying", 1, None, True),
+        ("2019/10/war-agenda", 0): ("failed", 1, None, False),
+        ("2019/10/albania-court-photo", 0): ("pending", 1, None, False),
+    }
+    assert len(names) == 7
+    assert names[4] == "attempts: every request and its outcome"
+    assert paused == (datetime(2026, 12, 1, 9, 5, tzinfo=UTC), "testing the migration")
+    log = cli("--root", site.root, "log").out
+    assert (
+        "published  x  2019/10/mek-and-fake-news  (attempts: 2)  https://x.com/i/web/status/1850000000000000001"
+        in log
+    )
+    # What it records as published never goes out again.
+    cli("--root", site.root, "resume")
+    site.post("2019/10/mek-and-fake-news", post("MEK and fake news"))
+    tick(site, connect, datetime(2026, 12, 1, 9, 5, tzinfo=UTC))
+    assert "MEK and fake news" not in titles_on(emulator)
