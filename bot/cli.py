@@ -555,7 +555,10 @@ def show_status(config: Config, args: argparse.Namespace) -> int:
     expired = [
         post.id
         for post in queue.posts
-        if post.expires and post.expires <= now and post.id not in published | failed
+        if post.approved
+        and post.expires
+        and post.expires <= now
+        and post.id not in published | failed
     ]
     approved = [
         post.id

@@ -382,3 +382,41 @@ def test_a_ledger_from_0_1_0_migrates_in_place_and_loses_nothing(
     site.post("2019/10/mek-and-fake-news", post("MEK and fake news"))
     tick(site, connect, datetime(2026, 12, 1, 9, 5, tzinfo=UTC))
     assert "MEK and fake news" not in titles_on(emulator)
+
+
+# --- nothing in silence ----------------------------------------------------------------------
+
+
+def test_plan_and_status_name_every_post_that_will_not_go_out_and_why(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    site.post("first", post("Shared story"))
+    tick(site, connect)  # publishes first, with its link
+    site.post("again", post("Shared story").replace("title: Shared story", "title: Again"))
+    site.post("old", post("Old news", expires="2026-01-04"))
+    site.post("broken", "title: [\n")
+    expected = [
+        "will not go out:",
+        "  queue/broken.yaml:2: invalid YAML: did not find expected node content; fix the syntax "
+        "(put text containing ': ' or starting with a special character in quotes)",
+        "  again: its link was already published by first; add allow_repeat: true to publish "
+        "it again",
+        "  old: expired unpublished at 2026-01-05 00:00 GMT; change expires: to publish it, or "
+        "remove the file",
+    ]
+    status = cli("--root", site.root, "status", "--now", "2026-01-05T10:00Z").out.splitlines()
+    assert status[0] == (
+        "queue: 1 approved, 0 drafts, 1 invalid, 1 published, 1 expired, 0 failed, "
+        "4 will not go out"
+    )
+    assert status[-5:] == [
+        *expected,
+        "  x: credentials are not set: put X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and "
+        "X_ACCESS_TOKEN_SECRET in .env (see README: credentials)",
+    ]
+    plan = cli("--root", site.root, "plan", "--now", "2026-01-05T10:00Z").out.splitlines()
+    assert plan[-4:] == expected
+    # the run that first meets them says so, once
+    first = tick(site, connect, at(13, 5))
+    assert first.problems == [line.strip() for line in expected[1:]]
+    assert tick(site, connect, at(13, 10)).problems == []
