@@ -508,15 +508,11 @@ class Ledger:
         sql = f"UPDATE networks SET {assignments} WHERE network = ?"  # noqa: S608
         self._write(sql, (*parameters, network))
 
-    def network_answered(self, now: datetime, network: str = "x") -> None:
-        """A request went through: no outage, the account works, the credentials are there."""
-        del now  # a success clears; when it happened is in the attempts table
-        self._network(
-            network,
-            "failing_since = NULL, failure = NULL, account_refused = NULL, "
-            "credentials_missing = NULL",
-            (),
-        )
+    def network_answered(self, network: str = "x", *, accepted: bool = True) -> None:
+        """The network answered: no outage. ``accepted``: it took the request, so the account
+        works and the credentials are there (a refusal of one post proves only the first)."""
+        account = ", account_refused = NULL, credentials_missing = NULL" if accepted else ""
+        self._network(network, f"failing_since = NULL, failure = NULL{account}", ())
 
     def network_failed(self, message: str, now: datetime, network: str = "x") -> None:
         """The network could not be reached or failed (5xx, 429, timeouts): since when."""

@@ -122,7 +122,9 @@ class _Journal:
     def ended(self, outcome: str, http_status: int | None, error: str | None) -> None:
         self.ledger.attempt_ended(self.current, outcome, http_status, error)
         if outcome == "ok":
-            self.ledger.network_answered(self.now)
+            self.ledger.network_answered()
+        elif outcome == "refused" and http_status not in (401, 402, 403):
+            self.ledger.network_answered(accepted=False)  # it refused the post, not the account
         elif outcome in ("retryable", "unknown"):
             self.ledger.network_failed(error or outcome, self.now)
 
