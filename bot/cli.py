@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import textwrap
 import traceback
@@ -283,7 +284,7 @@ class _Secrets:
 
             env_file = self.root / ".env"
             from_file = dotenv_values(env_file) if env_file.is_file() else {}
-            names = (*CREDENTIAL_NAMES, "X_API_BASE_URL")
+            names = (*CREDENTIAL_NAMES, "X_API_BASE_URL", "NOTIFY_URLS")
             self._values = {
                 name: value
                 for name in names
@@ -303,6 +304,11 @@ class _Secrets:
 
         return Credentials(*(values[name] for name in CREDENTIAL_NAMES))
 
+    def notify_urls(self, config: Config) -> list[str]:
+        from bot.notify import notification_urls  # noqa: PLC0415
+
+        return notification_urls(config.notify.urls, self.values().get("NOTIFY_URLS"))
+
     def redact(self, text: str) -> str:
         if self._values is None:
             return text
@@ -310,6 +316,8 @@ class _Secrets:
             value = self._values.get(name)
             if value:
                 text = text.replace(value, "****")
+        for url in filter(None, re.split(r"[\s,]+", self._values.get("NOTIFY_URLS", ""))):
+            text = text.replace(url, "****")  # each carries its target's token
         return text
 
 
@@ -358,6 +366,7 @@ def run_once(config: Config, args: argparse.Namespace) -> int:
         credentials=secrets.credentials,
         connect=_connect(secrets),
         endpoint=secrets.endpoint(),
+        notify_urls=secrets.notify_urls(config),
     )
     mark = _rehearsal_mark(report.rehearsal)
     for line in report.done:

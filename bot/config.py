@@ -54,6 +54,16 @@ class Format:
 
 
 @dataclass(frozen=True)
+class Notify:
+    """SPEC "Notifications": apprise URLs (NOTIFY_URLS adds more), when an outage is worth a
+    message, and the dead-man's switch fetched after every completed run."""
+
+    urls: tuple[str, ...] = ()
+    outage_minutes: int = 60
+    heartbeat_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Paths:
     queue: Path
     state: Path
@@ -68,6 +78,7 @@ class Config:
     schedule: Schedule
     format: Format
     paths: Paths
+    notify: Notify = field(default_factory=Notify)
 
     def shown(self, path: Path) -> str:
         """``path`` as messages show it: relative to ROOT when it lies inside."""
@@ -93,15 +104,16 @@ def load_config(root: Path, file: Path | None = None) -> Config:
         raise ConfigError([error.problem]) from None
     checker = _Checker(shown, document.line)
     data = document.data
-    checker.unknown_keys(data, ("timezone", "schedule", "format", "paths"), "")
+    checker.unknown_keys(data, ("timezone", "schedule", "format", "paths", "notify"), "")
 
     timezone = checker.timezone(data.get("timezone"))
     schedule = checker.schedule(data.get("schedule", {}))
     fmt = checker.format(data.get("format", {}))
     paths = checker.paths(data.get("paths", {}), root)
+    notify = checker.notify(data.get("notify", {}))
     if checker.problems or timezone is None:
         raise ConfigError(checker.problems)
-    return Config(root, file, timezone, schedule, fmt, paths)
+    return Config(root, file, timezone, schedule, fmt, paths, notify)
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -252,6 +264,36 @@ class _Checker:
             )
             return False
         return True
+
+    def notify(self, value: object) -> Notify:
+        data = self.mapping(value, "notify")
+        if data is None:
+            return Notify()
+        self.unknown_keys(data, ("urls", "outage_minutes", "heartbeat_url"), "notify.")
+        urls = data.get("urls", [])
+        if isinstance(urls, str):
+            urls = [urls]
+        if not isinstance(urls, list) or not all(isinstance(u, str) and u.strip() for u in urls):
+            self.problem(
+                "notify.urls",
+                'notify.urls must be a list of apprise URLs, e.g. ["mailto://…"]; put URLs '
+                "with tokens in NOTIFY_URLS in .env instead",
+            )
+            urls = []
+        heartbeat = data.get("heartbeat_url")
+        if heartbeat is not None and not (
+            isinstance(heartbeat, str) and re.fullmatch(r"https?://\S+", heartbeat.strip())
+        ):
+            self.problem(
+                "notify.heartbeat_url",
+                "notify.heartbeat_url must be a web address (https://…), fetched after every run",
+            )
+            heartbeat = None
+        return Notify(
+            tuple(url.strip() for url in urls),
+            self.integer("notify", data, "outage_minutes", 60, 1),
+            heartbeat.strip() if isinstance(heartbeat, str) else None,
+        )
 
     def paths(self, value: object, root: Path) -> Paths:
         data = self.mapping(value, "paths") or {}

@@ -41,7 +41,6 @@ LOCK_FILE = "run.lock"
 _MAX_TURNS = 20  # posts that fail for good, each replaced by the next, in one run
 # A full run checks again at least this often, whatever the quiet marker says.
 _LONGEST_QUIET = timedelta(hours=6)
-DEFAULT_OUTAGE_MINUTES = 60
 
 
 @dataclass
@@ -82,11 +81,14 @@ def run(
     connect: Callable[[Credentials], Publisher] | None = None,
     endpoint: str | None = None,
     budget: RetryBudget | None = None,
+    notify_urls: list[str] | None = None,
 ) -> RunReport:
     """Publish what is due at ``now``. ``credentials`` may be a function, called only when
     something is to be sent; ``connect`` makes the Publisher (tests inject sleep).
     ``endpoint``: the X base URL of a rehearsal (its records are kept apart from the real
-    ones); ``budget``: the run's retry budget (tests make it small)."""
+    ones); ``budget``: the run's retry budget (tests make it small); ``notify_urls``: where
+    problems are told (notify.urls and NOTIFY_URLS). After a run that completed, the
+    heartbeat URL is fetched."""
     report = RunReport(rehearsal=endpoint or None)
     lock_name = LOCK_FILE if not endpoint else f"{LOCK_FILE}.rehearsal"
     try:
@@ -101,11 +103,19 @@ def run(
                     credentials=credentials,
                     connect=connect,
                     budget=budget or RetryBudget(),
+                    notify_urls=notify_urls or [],
                 ).go(dry_run=dry_run)
             finally:
                 ledger.close()
     except LockHeld:
         report.done.append("another run is publishing; this one stops here")
+        return report
+    if config.notify.heartbeat_url and not dry_run:
+        from bot.notify import ping_heartbeat  # noqa: PLC0415
+
+        failure = ping_heartbeat(config.notify.heartbeat_url)
+        if failure:
+            report.done.append(failure)
     return report
 
 
@@ -140,9 +150,11 @@ class _Run:
         credentials: Credentials | Callable[[], Credentials | None] | None,
         connect: Callable[[Credentials], Publisher] | None,
         budget: RetryBudget,
+        notify_urls: list[str],
     ) -> None:
         self.config, self.now, self.ledger, self.report = config, now, ledger, report
         self.credentials, self.connect, self.budget = credentials, connect, budget
+        self.notify_urls = notify_urls
         self.publisher: Publisher | None = None
         self.credentials_set: bool | None = None  # None: not looked at in this run
 
@@ -198,8 +210,7 @@ class _Run:
             network=network,
             credentials_set=self.credentials_set,
         )
-        minutes = getattr(getattr(self.config, "notify", None), "outage_minutes", None)
-        down = outage(network, self.now, minutes or DEFAULT_OUTAGE_MINUTES)
+        down = outage(network, self.now, self.config.notify.outage_minutes)
         return [*found, down] if down else found
 
     def _problems(self, queue: Queue, *, dry_run: bool) -> list[str]:
@@ -222,8 +233,36 @@ class _Run:
         return list(current.values())
 
     def _tell(self, untold: list[OpenProblem]) -> None:
-        """Hook for notifications (bot.notify); without any, the run's exit status and its
-        output are how people hear, so the problems count as told."""
+        """One notification with every problem not yet told: those that opened, those that
+        cleared, and any an earlier undelivered message held. Without notification URLs the
+        run's exit status and output are how people hear, so they count as told; a message
+        that reached no target is sent again with the next one."""
+        if self.notify_urls:
+            from bot.notify import send  # noqa: PLC0415 - apprise only when there is news
+
+            opened = [p for p in untold if p.cleared is None]
+            cleared = [p for p in untold if p.cleared is not None]
+            mark = f"[rehearsal against {self.report.rehearsal}] " if self.report.rehearsal else ""
+            count = len(opened)
+            plural = "s" if (count or len(cleared)) != 1 else ""
+            news = (
+                f"{count} new problem{plural}"
+                if count
+                else f"{len(cleared)} problem{plural} cleared"
+            )
+            title = f"{mark}interlink-bot: {news}"
+            body = "\n".join(
+                [
+                    *(f"NEW: {p.message}" for p in opened),
+                    *(f"CLEARED: {p.message}" for p in cleared),
+                ]
+            )
+            delivery = send(self.notify_urls, title, body)
+            for failure in delivery.failed:
+                log.info("notification not delivered: %s", failure)
+                self.report.done.append(f"notification not delivered to {failure}")
+            if not delivery.delivered:
+                return  # kept for the next message
         self.ledger.problems_told([problem.key for problem in untold])
 
     def _mark_quiet(self, fingerprint: str, problems: list[str]) -> None:
@@ -243,6 +282,7 @@ class _Run:
                 since=self.now.timestamp(),
                 until=until.timestamp(),
                 problems=problems,
+                heartbeat=self.config.notify.heartbeat_url,
             )
         )
 

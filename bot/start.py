@@ -34,11 +34,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     quiet = quiet_run(arguments, os.environ, time.time())
     if quiet is not None:
-        status, problems = quiet
+        status, problems, heartbeat = quiet
         endpoint = os.environ.get("X_API_BASE_URL")
         mark = f"[rehearsal against {endpoint}] " if endpoint else ""
         for line in problems:
             print(f"{mark}still: {line}")
+        if heartbeat:  # a quiet run is a completed run too (SPEC: heartbeat_url)
+            from bot.notify import ping_heartbeat  # noqa: PLC0415
+
+            failure = ping_heartbeat(heartbeat)
+            if failure:
+                print(mark + failure)
         return status
     from bot.cli import main as full  # noqa: PLC0415 - only when the short way does not apply
 
@@ -47,9 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def quiet_run(
     argv: list[str], environ: Mapping[str, str], clock: float
-) -> tuple[int, list[str]] | None:
-    """(exit status, problems to repeat) when the quiet marker holds; otherwise None. The
-    problems were told by the run that found them: a quiet run repeats them with status 0."""
+) -> tuple[int, list[str], str | None] | None:
+    """(exit status, problems to repeat, heartbeat URL) when the quiet marker holds; otherwise
+    None. The problems were told by the run that found them: a quiet run repeats them with
+    status 0."""
     options = _plain_run(argv)
     if options is None:
         return None
@@ -82,7 +89,7 @@ def quiet_run(
     ):
         return None
     problems: list[str] = marker["problems"]
-    return 0, problems
+    return 0, problems, marker.get("heartbeat")
 
 
 def _rehearsal_in_dotenv(env_file: str) -> bool:
@@ -107,7 +114,14 @@ def _fingerprint(queue_dir: str) -> str | None:
 
 
 def make_marker(
-    *, config_file: str, queue_dir: str, queue: str, since: float, until: float, problems: list[str]
+    *,
+    config_file: str,
+    queue_dir: str,
+    queue: str,
+    since: float,
+    until: float,
+    problems: list[str],
+    heartbeat: str | None = None,
 ) -> str:
     """The marker a quiet full run leaves; ``queue`` is the fingerprint of the scan taken
     *before* that run read any post file, so a change made while it ran is seen by the next."""
@@ -120,6 +134,7 @@ def make_marker(
             "since": since,
             "until": until,
             "problems": problems,
+            "heartbeat": heartbeat,  # from the committed config: not a secret
         }
     )
 
