@@ -174,9 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def check(config: Config, _: argparse.Namespace) -> int:
     """One line per problem on stdout, a summary on stderr; exit 1 if any post is invalid."""
+    from bot.config import config_warnings  # noqa: PLC0415
     from bot.posts import load_queue  # noqa: PLC0415
 
     queue = load_queue(config)
+    for warning in config_warnings(config):  # shown, but no reason to fail the check
+        print(warning)
     for problem in sorted(queue.problems, key=_problem_order):
         print(problem)
     valid = len(queue.posts)
@@ -418,7 +421,7 @@ def _records(config: Config, endpoint: str | None = None) -> list[Record]:
 def show_plan(config: Config, args: argparse.Namespace) -> int:
     from bot.posts import load_queue  # noqa: PLC0415
     from bot.reports import will_not_go_out  # noqa: PLC0415
-    from bot.schedule import History, plan  # noqa: PLC0415
+    from bot.schedule import Held, History, plan  # noqa: PLC0415
 
     queue = load_queue(config)
     now = _now(args, config)
@@ -426,7 +429,8 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
     records = _records(config, endpoint)
     history = History(records, config)
     zone = config.timezone
-    entries = plan(queue.posts, history, now, config, days=args.days)
+    held: list[Held] = []
+    entries = plan(queue.posts, history, now, config, days=args.days, held=held)
     blocked = will_not_go_out(queue, records, now, config)
     if args.json:
         for entry in entries:
@@ -439,6 +443,8 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
             print(json.dumps(line, ensure_ascii=False))
         for item in blocked:
             print(json.dumps({"post_id": item.subject, "will_not_go_out": item.reason}))
+        for kept in held:
+            print(json.dumps({"post_id": kept.post.id, "held_back": kept.reason(config)}))
         return NEEDS_A_PERSON if queue.problems else OK
     if endpoint:
         print(f"{_rehearsal_mark(endpoint)}history from the rehearsal's records, not the real ones")
@@ -447,6 +453,10 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
         print(f"{entry.at.astimezone(zone):%a %Y-%m-%d %H:%M %Z}  {kind}  {entry.post.id}")
     if not entries:
         print(f"nothing to publish in the next {args.days} days")
+    if held:
+        print("held back:")
+        for kept in held:
+            print(f"  {kept.post.id}: {kept.reason(config)}")
     if blocked:
         print("will not go out:")
         for item in blocked:

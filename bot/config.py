@@ -116,6 +116,20 @@ def load_config(root: Path, file: Path | None = None) -> Config:
     return Config(root, file, timezone, schedule, fmt, paths, notify)
 
 
+def config_warnings(config: Config) -> list[Problem]:
+    """What is allowed but probably a mistake: for `check` to show, without failing it."""
+    if not any(config.schedule.slots.values()):
+        return [
+            Problem(
+                config.shown(config.file),
+                None,
+                "warning: schedule.slots has no times at all, so only posts with publish_at "
+                'will ever go out; add slots, e.g. daily: ["09:00", "13:00"]',
+            )
+        ]
+    return []
+
+
 def _shown(path: Path, root: Path) -> str:
     try:
         return path.relative_to(root).as_posix()

@@ -17,7 +17,7 @@ publishes (issue 8).
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -470,16 +470,17 @@ class Ledger:
         ).fetchone()
         return _moment(row[0]) if row else None
 
-    def publish_at_due(self, now: datetime) -> bool:
-        """An approved, indexed post whose publish_at has come, not published nor failed."""
+    def publish_at_due(self, now: datetime, grace: timedelta) -> bool:
+        """An approved, indexed post whose publish_at came within ``grace`` before ``now``,
+        not published nor failed. One missed for longer waits for a slot (bot.schedule)."""
         moment = _iso(now)
         row = self._db.execute(
             "SELECT 1 FROM queue_files q WHERE q.approved AND q.publish_at <= ? "
-            "AND (q.expires IS NULL OR q.expires > ?) "
+            "AND q.publish_at >= ? AND (q.expires IS NULL OR q.expires > ?) "
             "AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.post_id = q.post_id AND p.part = 0 "
             "                AND p.status IN ('published', 'failed')) "
             "LIMIT 1",
-            (moment, moment),
+            (moment, _iso(now - grace), moment),
         ).fetchone()
         return row is not None
 

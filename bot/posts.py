@@ -428,8 +428,22 @@ def _timing(
     data: dict[str, Any], zone: ZoneInfo
 ) -> tuple[datetime | None, datetime | None, datetime | None]:
     """publish_at, not_before and expires, checked against each other."""
-    publish_at = _moment("publish_at", data.get("publish_at"), zone)
+    raw = data.get("publish_at")
+    if isinstance(raw, str) and len(raw.strip()) == 10:
+        # A bare date would mean midnight: a post released at 00:00 (issue 8).
+        raise _BadMoment(
+            "publish_at",
+            f"publish_at: {raw.strip()} has no time; give a time, e.g. {raw.strip()} 09:00 (or "
+            "use not_before: for 'not before that day')",
+        )
+    publish_at = _moment("publish_at", raw, zone)
     not_before = _moment("not_before", data.get("not_before"), zone)
+    if publish_at and not_before and publish_at < not_before:
+        raise _BadMoment(
+            "publish_at",
+            "publish_at is before not_before, so the post could never go out at its time; "
+            "move publish_at later or remove not_before",
+        )
     expires = _moment("expires", data.get("expires"), zone, day_end=True)
     earliest = max((moment for moment in (publish_at, not_before) if moment), default=None)
     if expires and earliest and expires <= earliest:

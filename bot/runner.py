@@ -292,7 +292,9 @@ class _Run:
         slot = current_slot(self.now, self.config)
         return (
             self.ledger.anything_unfinished()
-            or self.ledger.publish_at_due(self.now)
+            or self.ledger.publish_at_due(
+                self.now, timedelta(minutes=self.config.schedule.grace_minutes)
+            )
             or (slot is not None and not self.ledger.slot_served(slot))
         )
 

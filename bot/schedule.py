@@ -8,9 +8,13 @@ Pure: no clock, no files, no network. Every rule reads ``now`` (SPEC: "Time").
   at its first occurrence (fold=0).
 - A slot is served by one post. A slot not served within ``grace_minutes`` is skipped: after
   downtime the bot posts for the current slot only, never a burst of missed ones.
-- ``publish_at`` posts go out at that time (or as soon after it as the bot runs, until they
-  expire), before slot posts. ``max_per_day`` counts everything published that local day;
-  ``min_gap_minutes`` separates slot posts.
+- ``publish_at`` posts go out at that time (or at a run within ``grace_minutes`` after it),
+  before slot posts. One that was missed — the bot was down, the daily cap held it back, it was
+  set in the past — is never sent in the middle of the night, nor in a burst: it waits for the
+  next slot and goes first there, taking that slot (issue 8), unless it expired.
+  ``max_per_day`` counts everything published that local day; ``min_gap_minutes`` separates
+  slot posts.
+- `plan` is `run` simulated: ``plan`` asks ``due`` at every moment a run could act.
 - A candidate is approved, not published, not failed for good, not expired, past
   ``not_before``; highest ``priority`` first, then oldest (``not_before``, then id). A link the
   account already published is skipped unless the post says ``allow_repeat: true``.
@@ -120,11 +124,20 @@ def _turn(post: Post) -> tuple[int, datetime, str]:
     return (-post.priority, post.not_before or _EARLIEST, post.id)
 
 
-def due(posts: Iterable[Post], history: History, now: datetime, config: Config) -> list[Due]:
-    """The posts to publish at ``now``, in order. ``history`` is updated as if they went out."""
+def due(
+    posts: Iterable[Post],
+    history: History,
+    now: datetime,
+    config: Config,
+    *,
+    held: list[Post] | None = None,
+) -> list[Due]:
+    """The posts to publish at ``now``, in order. ``history`` is updated as if they went out.
+    ``held`` collects the posts that would go now but for ``max_per_day``."""
     schedule = config.schedule
     today = now.astimezone(config.timezone).date()
     room = schedule.max_per_day - history.published_on(today)
+    grace = timedelta(minutes=schedule.grace_minutes)
     candidates = sorted((post for post in posts if is_candidate(post, history, now)), key=_turn)
     chosen: list[Due] = []
 
@@ -132,26 +145,34 @@ def due(posts: Iterable[Post], history: History, now: datetime, config: Config) 
         (post for post in candidates if post.publish_at is not None and post.publish_at <= now),
         key=lambda post: (post.publish_at, *_turn(post)),
     )
-    for post in timed:
+    on_time = [post for post in timed if post.publish_at and now - post.publish_at <= grace]
+    missed = [post for post in timed if post not in on_time]
+    for post in on_time:
+        if not is_candidate(post, history, now):  # an earlier one may have taken its link
+            continue
         if len(chosen) >= room:
-            return chosen
-        if is_candidate(post, history, now):  # an earlier one may have taken its link
-            chosen.append(Due(post, None))
-            history.add(post, None, now)
+            if held is not None:
+                held.append(post)
+            continue
+        chosen.append(Due(post, None))
+        history.add(post, None, now)
 
     slot = current_slot(now, config)
     gap = timedelta(minutes=schedule.min_gap_minutes)
-    if (
-        slot is not None
-        and slot not in history.slots_served
-        and len(chosen) < room
-        and history.last_slot_post + gap <= now
-    ):
-        for post in candidates:
-            if post.publish_at is None and is_candidate(post, history, now):
-                chosen.append(Due(post, slot))
-                history.add(post, slot, now)
-                break
+    if slot is None or slot in history.slots_served or history.last_slot_post + gap > now:
+        return chosen
+    # A missed publish_at goes first at the slot, ahead of the slot posts.
+    line = [*missed, *(post for post in candidates if post.publish_at is None)]
+    for post in line:
+        if not is_candidate(post, history, now):
+            continue
+        if len(chosen) >= room:
+            if held is not None:
+                held.append(post)
+            break
+        chosen.append(Due(post, slot))
+        history.add(post, slot, now)
+        break
     return chosen
 
 
@@ -162,10 +183,33 @@ class Planned:
     slot: datetime | None
 
 
+@dataclass(frozen=True)
+class Held:
+    """A post the daily cap keeps back: when it first would have gone."""
+
+    post: Post
+    at: datetime
+
+    def reason(self, config: Config) -> str:
+        day = self.at.astimezone(config.timezone)
+        return (
+            f"held back by max_per_day ({config.schedule.max_per_day}) on {day:%a %Y-%m-%d}; "
+            "it goes at the next slot with room, first in line"
+        )
+
+
 def plan(
-    posts: list[Post], history: History, now: datetime, config: Config, days: int = 7
+    posts: list[Post],
+    history: History,
+    now: datetime,
+    config: Config,
+    days: int = 7,
+    *,
+    held: list[Held] | None = None,
 ) -> list[Planned]:
-    """What `run` would publish, and when, over the next ``days``, if every post went out."""
+    """What `run` would publish, and when, over the next ``days``, if every post went out:
+    ``due`` asked at each moment a run could act (the slots, each publish_at and not_before).
+    ``held`` collects each post the daily cap keeps back, once, at the first such moment."""
     end = now + timedelta(days=days)
     local_today = now.astimezone(config.timezone).date()
     moments = {now}
@@ -175,8 +219,15 @@ def plan(
     # Not before a post may go out, nor after: the run at those moments decides too.
     moments.update(post.not_before for post in posts if post.not_before and now < post.not_before)
     planned: list[Planned] = []
+    seen_held: set[str] = set()
     for moment in sorted(moment for moment in moments if now <= moment <= end):
+        kept: list[Post] = []
         planned += [
-            Planned(moment, item.post, item.slot) for item in due(posts, history, moment, config)
+            Planned(moment, item.post, item.slot)
+            for item in due(posts, history, moment, config, held=kept)
         ]
+        for post in kept:
+            if held is not None and post.id not in seen_held:
+                seen_held.add(post.id)
+                held.append(Held(post, moment))
     return planned

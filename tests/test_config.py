@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time
 
 import pytest
 
 from bot.config import load_config
 from bot.errors import ConfigError
-from tests.conftest import Deployment
+from tests.conftest import Deployment, Result
 
 
 def problems(site: Deployment, content: str) -> list[str]:
@@ -101,3 +102,20 @@ def test_missing_config_file(deployment: Deployment) -> None:
     (deployment.root / "config" / "bot.yaml").unlink()
     with pytest.raises(ConfigError, match=r"config/bot.yaml: not found; create it"):
         load_config(deployment.root)
+
+
+def test_a_config_without_any_slot_is_a_warning_not_an_error(
+    deployment: Deployment, cli: Callable[..., Result]
+) -> None:
+    deployment.write(
+        "config/bot.yaml", "timezone: Europe/London\nschedule:\n  slots: {daily: []}\n"
+    )
+    deployment.post("a", "title: A\nurl: https://example.org/a\napproved: true\n")
+    result = cli("--root", deployment.root, "check")
+    assert result.status == 0
+    assert result.out.splitlines() == [
+        "config/bot.yaml: warning: schedule.slots has no times at all, so only posts with "
+        'publish_at will ever go out; add slots, e.g. daily: ["09:00", "13:00"]'
+    ]
+    status = cli("--root", deployment.root, "status", "--now", "2026-01-05T10:00Z").out
+    assert "  a: no slots are configured (schedule.slots), so it has no time to go out" in status

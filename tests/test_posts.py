@@ -202,6 +202,15 @@ def test_one_bad_file_does_not_stop_the_others(deployment: Deployment) -> None:
         ),
         (VALID + "expires: 2019-13-45\n", "queue/p.yaml:4: expires: '2019-13-45' is not a date"),
         (
+            VALID + "publish_at: 2019-10-20\n",
+            "queue/p.yaml:4: publish_at: 2019-10-20 has no time; give a time, e.g. 2019-10-20 "
+            "09:00",
+        ),
+        (
+            VALID + "publish_at: 2019-10-20 09:00\nnot_before: 2019-10-21\n",
+            "queue/p.yaml:4: publish_at is before not_before, so the post could never go out",
+        ),
+        (
             VALID + "not_before: 2020-01-10\nexpires: 2020-01-01\n",
             "queue/p.yaml:5: expires is before the post may go out",
         ),

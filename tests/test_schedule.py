@@ -12,7 +12,7 @@ import pytest
 from bot.config import Config, load_config
 from bot.ledger import FAILED, PUBLISHED, Record
 from bot.posts import Post
-from bot.schedule import History, current_slot, due, plan, slot_instants
+from bot.schedule import Held, History, current_slot, due, plan, slot_instants
 from tests.conftest import Deployment
 
 LONDON = ZoneInfo("Europe/London")
@@ -222,3 +222,76 @@ def test_plan_lists_the_next_days(deployment: Deployment) -> None:
         (utc("2026-01-09T09:00"), "a"),
         (utc("2026-01-12T09:00"), "b"),  # Monday: no slots at the weekend
     ]
+
+
+# --- plan and run agree; nothing bursts at midnight (issue 8) ---------------------------------
+
+
+def test_publish_at_held_back_by_the_cap_goes_at_the_next_slots_not_at_midnight(
+    deployment: Deployment,
+) -> None:
+    config = config_with(deployment, "  slots:\n    daily: ['09:00', '13:00']\n  max_per_day: 1\n")
+    timed = [post(f"t{n}", publish_at=utc(f"2026-01-05T1{n}:00")) for n in range(3)]
+    sent = simulate(timed, config, utc("2026-01-05T08:00"), hours=60)
+    # t0 at its time; t1 and t2 held by the cap, then one per slot (first there), never 00:05.
+    assert [(moment, post_id) for moment, post_id, _ in sent] == [
+        (utc("2026-01-05T10:00"), "t0"),
+        (utc("2026-01-06T09:00"), "t1"),
+        (utc("2026-01-07T09:00"), "t2"),
+    ]
+    assert all(moment.hour >= 9 for moment, _, _ in sent)
+
+
+def test_a_publish_at_from_2019_waits_for_the_next_slot_and_goes_first(
+    deployment: Deployment,
+) -> None:
+    config = config_with(deployment, "  slots:\n    daily: ['09:00']\n")
+    posts = [post("slot-post", priority=9), post("old", publish_at=utc("2019-10-20T09:00"))]
+    sent = simulate(posts, config, utc("2026-01-05T02:00"), hours=40)
+    assert [(moment, post_id) for moment, post_id, _ in sent] == [
+        (utc("2026-01-05T09:00"), "old"),  # not at 02:00: at the slot, ahead of priority 9
+        (utc("2026-01-06T09:00"), "slot-post"),
+    ]
+
+
+@pytest.mark.parametrize("minutes", [5, 7])
+def test_plan_is_run_simulated(deployment: Deployment, minutes: int) -> None:
+    config = config_with(
+        deployment,
+        "  slots:\n    weekdays: ['08:30', '12:30', '17:30']\n    weekends: ['10:00']\n"
+        "  max_per_day: 2\n  min_gap_minutes: 90\n  grace_minutes: 60\n",
+    )
+    posts = [
+        *(post(f"p{n}", priority=n % 3) for n in range(8)),
+        post("timed-early", publish_at=utc("2026-01-05T06:10")),
+        post("timed-capped", publish_at=utc("2026-01-05T19:00")),
+        post("late-start", not_before=utc("2026-01-06T12:00"), priority=5),
+        post("expiring", expires=utc("2026-01-05T10:00"), priority=-1),
+    ]
+    start = utc("2026-01-05T06:00")
+    planned = plan(posts, History([], config), start, config, days=5)
+    ran = simulate(posts, config, start, hours=5 * 24, every=minutes)
+    # The same posts in the same order, each run at the first cron tick at or after its plan.
+    assert [entry.post.id for entry in planned] == [post_id for _, post_id, _ in ran]
+    for entry, (moment, _, slot) in zip(planned, ran, strict=True):
+        assert entry.at <= moment < entry.at + timedelta(minutes=minutes)
+        assert entry.slot == slot
+
+
+def test_plan_names_posts_the_cap_holds_back(deployment: Deployment) -> None:
+    config = config_with(deployment, "  slots:\n    daily: ['09:00']\n  max_per_day: 1\n")
+    posts = [
+        post("a", publish_at=utc("2026-01-05T08:00")),
+        post("b", publish_at=utc("2026-01-05T08:30")),
+    ]
+    held: list[Held] = []
+    planned = plan(posts, History([], config), utc("2026-01-05T07:00"), config, days=2, held=held)
+    assert [(entry.at, entry.post.id) for entry in planned] == [
+        (utc("2026-01-05T08:00"), "a"),
+        (utc("2026-01-06T09:00"), "b"),
+    ]
+    assert [(item.post.id, item.at) for item in held] == [("b", utc("2026-01-05T08:30"))]
+    assert held[0].reason(config) == (
+        "held back by max_per_day (1) on Mon 2026-01-05; it goes at the next slot with room, "
+        "first in line"
+    )
