@@ -152,10 +152,11 @@ def test_a_rate_limit_beyond_the_budget_ends_the_run_and_is_remembered(
     sleeps: Sleeps,
     cli: Callable[..., Result],
 ) -> None:
-    site.post("a", post("Story one", priority="1"))
-    site.post("b", post("Story two", publish_at="2026-01-05T09:01Z"))
+    now = datetime.fromtimestamp(int(time.time()), UTC)  # X's reset is in X's time
+    due_now = (now - timedelta(minutes=1)).isoformat()
+    site.post("a", post("Story one", publish_at=f"'{due_now}'"))
+    site.post("b", post("Story two", publish_at=f"'{due_now}'"))
     script(emulator, "429:900")  # X's 15-minute window, far beyond a minute
-    now = datetime.fromtimestamp(time.time(), UTC)  # X's reset is in X's time
     report = tick(site, connect, now)
     assert sleeps == []
     assert tweet_requests(emulator) == 1  # nothing more was sent to X in this run
