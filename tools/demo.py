@@ -3,7 +3,7 @@
 Copies config/, queue/ and media/ to a temporary folder (so no state is left here), starts
 `interlink-bot sandbox` on a free port with demonstration credentials (it checks every OAuth
 1.0a signature against them, as X does), then plays the cron runs of one Tuesday with
-`run --now`, and shows `log` and what the sandbox received.
+`run --now`, and shows `log`, `log --attempts`, `status` and what the sandbox received.
 """
 
 from __future__ import annotations
@@ -58,7 +58,14 @@ def main() -> int:
             assert sandbox.stdout is not None
             print(sandbox.stdout.readline().rstrip())  # printed once it listens
             status = 0
-            for command in (["check"], *(["run", "--now", tick] for tick in TICKS), ["log"]):
+            commands = (
+                ["check"],
+                *(["run", "--now", tick] for tick in TICKS),
+                ["log"],
+                ["log", "--attempts", "--limit", "4"],
+                ["status", "--now", TICKS[-1]],
+            )
+            for command in commands:
                 print(f"\n$ interlink-bot {' '.join(command)}", flush=True)
                 status |= subprocess.run([*BOT, *command], env=env, check=False).returncode
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/sandbox/state") as answer:
