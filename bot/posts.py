@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config, check_hashtags
 from bot.errors import InvalidFile, Problem
-from bot.start import Unreadable, scan_queue, stat_key
+from bot.start import TOOL_FILES, Unreadable, scan_queue, stat_key
 
 if TYPE_CHECKING:
     from bot.formatting import Fields, Rendered
@@ -264,7 +264,8 @@ class _PostFile:
 def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFile]]:
     """The queue scan's fingerprint and each post file, in id order. What the walk could not
     open or follow, links that lead outside the folder, links to folders and ids used twice
-    are problems in ``queue``, each on its own: the other files still load."""
+    are problems in ``queue``, each on its own: the other files still load. Tools' own files
+    (TOOL_FILES: editors' lock files, macOS metadata) are skipped without a word."""
     root = config.paths.queue
     scan = scan_queue(str(root)) if root.is_dir() else None
     if scan is None:
@@ -286,6 +287,8 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
     real_root = root.resolve()
     by_id: dict[str, list[_PostFile]] = {}
     for relative, path, info, is_link in scan.files:
+        if relative.rpartition("/")[2].startswith(TOOL_FILES):
+            continue
         if is_link:
             try:
                 inside = Path(path).resolve().is_relative_to(real_root)

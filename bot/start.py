@@ -107,6 +107,11 @@ def file_key(path: str) -> str | None:
 
 
 POST_SUFFIXES = (".yaml", ".yml")
+TOOL_FILES = (".#", "._")
+"""Name prefixes of the files that tools keep beside a post, never posts themselves: emacs's
+lock files (``.#post.yaml``, a link to nowhere, there while the post has unsaved changes) and
+macOS's AppleDouble metadata (``._post.yaml``, left on shared and removable drives). Skipped
+without a word, like ``post.yaml~`` and ``.post.yaml.swp``, which do not end in .yaml."""
 
 
 class Unreadable(NamedTuple):
@@ -173,7 +178,7 @@ def _list_folder(
                 elif entry.is_symlink() and entry.is_dir():
                     scan.folder_links.append(entry.path)
                     lines.append(name + "@/")
-                elif name.endswith(POST_SUFFIXES):
+                elif name.endswith(POST_SUFFIXES):  # and TOOL_FILES: bot.posts skips those
                     info = entry.stat()
                     if files is not None:
                         files.append((prefix + name, entry.path, info, entry.is_symlink()))
@@ -200,7 +205,7 @@ def _unfollowed(entry: os.DirEntry[str], error: OSError, found: list[Unreadable]
         key = stat_key(entry.stat(follow_symlinks=False))  # a retargeted link changes it
     except OSError:
         key = ""
-    post_file = name.endswith(POST_SUFFIXES)
+    post_file = name.endswith(POST_SUFFIXES) and not name.startswith(TOOL_FILES)
     # A plain file not found was removed since the listing: the next walk will not see it.
     if found is not None and post_file and (link or not isinstance(error, FileNotFoundError)):
         found.append(Unreadable(entry.path, "link" if link else "file", error))

@@ -130,6 +130,23 @@ def test_a_link_that_begins_to_loop_after_the_walk_is_one_problem(
     assert queue_of(site) == (["2026/z-second", "a-first"], [LOOP])
 
 
+def test_editors_lock_and_metadata_files_are_skipped_without_a_word(site: Deployment) -> None:
+    queue = site.root / "queue"
+    # emacs's lock file while a.yaml has unsaved changes: a link to "user@host.pid:boot".
+    (queue / ".#a-first.yaml").symlink_to("editor@desk.4242:1700000000")
+    # macOS's AppleDouble metadata beside a post copied from a Mac to a shared drive.
+    site.write("queue/2026/._z-second.yaml", b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    # Backups and swap files do not end in .yaml: ignored like any other file.
+    site.write("queue/a-first.yaml~", "title: [")
+    site.write("queue/.a-first.yaml.swp", b"\x00b0VIM")
+    assert queue_of(site) == (["2026/z-second", "a-first"], [])
+
+
+def test_a_hidden_post_file_other_than_a_tools_is_still_a_post(site: Deployment) -> None:
+    site.post(".hidden", post("Hidden story"))
+    assert queue_of(site)[0] == [".hidden", "2026/z-second", "a-first"]
+
+
 def test_a_dangling_link_was_a_post_once_and_is_forgotten_by_the_index(
     site: Deployment, emulator: Sandbox, connect: Connect
 ) -> None:
