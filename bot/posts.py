@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import asdict, astuple, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -267,11 +268,9 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
     are problems in ``queue``, each on its own: the other files still load. Tools' own files
     (TOOL_FILES: editors' lock files, macOS metadata) are skipped without a word."""
     root = config.paths.queue
-    scan = scan_queue(str(root)) if root.is_dir() else None
+    scan = scan_queue(str(root))
     if scan is None:
-        queue.add_problem(
-            Problem(config.shown(root), None, "queue folder not found; create it (mkdir queue)")
-        )
+        queue.add_problem(_queue_folder_problem(root, config))
         return None, []
     for link in scan.folder_links:
         queue.add_problem(
@@ -324,6 +323,33 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
             continue
         files.append(found[0])
     return scan.fingerprint, files
+
+
+def _queue_folder_problem(root: Path, config: Config) -> Problem:
+    """Why the queue folder itself could not be read. Nothing in the queue can load then."""
+    shown = config.shown(root)
+    try:
+        is_folder = stat.S_ISDIR(root.stat().st_mode)
+    except OSError:  # missing, or a link to nothing
+        return Problem(shown, None, f"queue folder not found; create it (mkdir {shown})")
+    if not is_folder:
+        return Problem(
+            shown,
+            None,
+            f"is a file, not the queue folder; move it aside and create the folder (mkdir {shown})",
+        )
+    try:
+        os.scandir(root).close()
+    except OSError as error:
+        return Problem(
+            shown,
+            None,
+            f"the queue folder cannot be read ({error.strerror}); let the bot's user open it "
+            f"(chmod a+rx {shown})",
+        )
+    return Problem(
+        shown, None, "the queue folder could not be read to the end; check the disk and run again"
+    )
 
 
 def _unreadable_problem(entry: Unreadable, config: Config) -> Problem:

@@ -252,6 +252,32 @@ def test_a_file_without_read_permission_is_one_problem(
     ]
 
 
+def test_the_queue_folder_itself(
+    deployment: Deployment, cli: Cli, closed: Callable[[Path], None]
+) -> None:
+    queue = deployment.root / "queue"
+    queue.rmdir()
+    missing = cli("--root", deployment.root, "check")
+    assert (missing.status, missing.out) == (
+        1,
+        "queue: queue folder not found; create it (mkdir queue)\n",
+    )
+    queue.write_text("")
+    a_file = cli("--root", deployment.root, "check")
+    assert a_file.out == (
+        "queue: is a file, not the queue folder; move it aside and create the folder "
+        "(mkdir queue)\n"
+    )
+    queue.unlink()
+    queue.mkdir()
+    closed(queue)
+    unreadable = cli("--root", deployment.root, "check")
+    assert unreadable.out == (
+        "queue: the queue folder cannot be read (Permission denied); let the bot's user open it "
+        "(chmod a+rx queue)\n"
+    )
+
+
 # --- through the commands people run ------------------------------------------------------------
 
 
