@@ -6,10 +6,12 @@ the line and the fix, and every valid post still comes back.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import asdict, astuple, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config, check_hashtags
 from bot.errors import InvalidFile, Problem
-from bot.start import scan_queue, stat_key
+from bot.start import TOOL_FILES, Unreadable, scan_queue, stat_key
 
 if TYPE_CHECKING:
     from bot.formatting import Fields, Rendered
@@ -261,14 +263,14 @@ class _PostFile:
 
 
 def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFile]]:
-    """The queue scan's fingerprint and each post file, in id order. Links that lead outside
-    the folder, links to folders and ids used twice are problems in ``queue``."""
+    """The queue scan's fingerprint and each post file, in id order. What the walk could not
+    open or follow, links that lead outside the folder, links to folders and ids used twice
+    are problems in ``queue``, each on its own: the other files still load. Tools' own files
+    (TOOL_FILES: editors' lock files, macOS metadata) are skipped without a word."""
     root = config.paths.queue
-    scan = scan_queue(str(root)) if root.is_dir() else None
+    scan = scan_queue(str(root))
     if scan is None:
-        queue.add_problem(
-            Problem(config.shown(root), None, "queue folder not found; create it (mkdir queue)")
-        )
+        queue.add_problem(_queue_folder_problem(root, config))
         return None, []
     for link in scan.folder_links:
         queue.add_problem(
@@ -279,19 +281,31 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
                 "move the posts into queue/ itself",
             )
         )
+    for entry in scan.unreadable:
+        queue.add_problem(_unreadable_problem(entry, config))
     real_root = root.resolve()
     by_id: dict[str, list[_PostFile]] = {}
     for relative, path, info, is_link in scan.files:
-        if is_link and not Path(path).resolve().is_relative_to(real_root):
-            queue.add_problem(
-                Problem(
-                    config.shown(Path(path)),
-                    None,
-                    "is a link that leads outside the queue folder; "
-                    "copy the post into queue/ instead",
-                )
-            )
+        if relative.rpartition("/")[2].startswith(TOOL_FILES):
             continue
+        if is_link:
+            try:
+                inside = Path(path).resolve().is_relative_to(real_root)
+            except (OSError, RuntimeError) as error:  # changed since the walk
+                if not isinstance(error, OSError):  # Python 3.11's word for a loop
+                    error = OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+                queue.add_problem(_unreadable_problem(Unreadable(path, "link", error), config))
+                continue
+            if not inside:
+                queue.add_problem(
+                    Problem(
+                        config.shown(Path(path)),
+                        None,
+                        "is a link that leads outside the queue folder; "
+                        "copy the post into queue/ instead",
+                    )
+                )
+                continue
         post_id = relative.rpartition(".")[0]
         by_id.setdefault(post_id, []).append(_PostFile(post_id, relative, path, info))
     files = []
@@ -309,6 +323,70 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
             continue
         files.append(found[0])
     return scan.fingerprint, files
+
+
+def _queue_folder_problem(root: Path, config: Config) -> Problem:
+    """Why the queue folder itself could not be read. Nothing in the queue can load then."""
+    shown = config.shown(root)
+    try:
+        is_folder = stat.S_ISDIR(root.stat().st_mode)
+    except OSError:  # missing, or a link to nothing
+        return Problem(shown, None, f"queue folder not found; create it (mkdir {shown})")
+    if not is_folder:
+        return Problem(
+            shown,
+            None,
+            f"is a file, not the queue folder; move it aside and create the folder (mkdir {shown})",
+        )
+    try:
+        os.scandir(root).close()
+    except OSError as error:
+        return Problem(
+            shown,
+            None,
+            f"the queue folder cannot be read ({error.strerror}); let the bot's user open it "
+            f"(chmod a+rx {shown})",
+        )
+    return Problem(
+        shown, None, "the queue folder could not be read to the end; check the disk and run again"
+    )
+
+
+def _unreadable_problem(entry: Unreadable, config: Config) -> Problem:
+    """What the walk could not open or follow, with what to do about it."""
+    shown = config.shown(Path(entry.path))
+    reason = entry.error.strerror or str(entry.error)
+    if entry.kind == "folder":
+        message = (
+            f"is a folder that cannot be read ({reason}), so its posts are skipped; "
+            f"let the bot's user open it (chmod a+rx {shown}) or move the posts out"
+        )
+    elif entry.kind == "file":
+        message = (
+            f"cannot be read ({reason}); let the bot's user read it and open its folder "
+            "(chmod a+r on the file, a+rx on the folder)"
+        )
+    else:
+        try:
+            target = f" to '{Path(entry.path).readlink()}'"
+        except OSError:
+            target = ""
+        if entry.error.errno == errno.ELOOP:
+            message = (
+                f"is a link{target} that goes round in a loop and never reaches a file; "
+                "remove it, or point it at a post file in queue/"
+            )
+        elif entry.error.errno == errno.ENOENT:
+            message = (
+                f"is a link{target}, which does not exist; remove the link, or restore the "
+                "file it points to"
+            )
+        else:
+            message = (
+                f"is a link{target} that cannot be followed ({reason}); remove it, or point it "
+                "at a post file in queue/"
+            )
+    return Problem(shown, None, message)
 
 
 def load_post(path: Path, post_id: str, config: Config) -> Post:
