@@ -31,33 +31,39 @@ _SAFE_TAGS = frozenset(
 )
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The safe loader, minus YAML 1.1's base-60 numbers (``13:00`` stays the text "13:00",
-    not the integer 780) and minus its timestamps: dates stay text, for the reader to parse
-    with a message that names the field (PyYAML raises a bare ValueError on 2019-13-45)."""
+def loader_on(base: type[Any]) -> type[Any]:
+    """The safe loader ``base`` (libyaml's or the pure-Python one), minus YAML 1.1's base-60
+    numbers (``13:00`` stays the text "13:00", not the integer 780) and minus its timestamps:
+    dates stay text, for the reader to parse with a message that names the field (PyYAML
+    raises a bare ValueError on 2019-13-45)."""
+    loader: Any = type("_Loader", (base,), {})
+    loader.yaml_implicit_resolvers = {
+        first: [
+            (tag, regexp)
+            for tag, regexp in resolvers
+            if ":[0-5]?[0-9]" not in regexp.pattern and tag != "tag:yaml.org,2002:timestamp"
+        ]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    loader.add_implicit_resolver(
+        "tag:yaml.org,2002:int",
+        re.compile(
+            r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"
+        ),
+        list("-+0123456789"),
+    )
+    loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        list("-+0123456789."),
+    )
+    return loader  # type: ignore[no-any-return]
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if ":[0-5]?[0-9]" not in regexp.pattern and tag != "tag:yaml.org,2002:timestamp"
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
-)
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+0123456789."),
-)
+_Loader = loader_on(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ def read_yaml_mapping(path: Path, shown_as: str, *, empty_hint: str) -> YamlMapp
         ) from None
 
     # Each level of nesting takes a bracket or a line, so most files need no depth check.
-    if text.count("[") + text.count("{") + text.count("\n") > MAX_NESTING:
+    if text.count("[") + text.count("{") + text.count("\n") + text.count("- ") > MAX_NESTING:
         _check_depth(text, fail)
     loader = _Loader(text)
     try:
@@ -170,19 +176,32 @@ def _key_lines(node: yaml.MappingNode, prefix: str, lines: dict[str, int], fail:
 
 
 def _check_depth(text: str, fail: Any) -> None:
+    def too_deep(mark: Any) -> InvalidFile:
+        error: InvalidFile = fail(
+            f"is nested more than {MAX_NESTING} levels deep; a post or config has two or three",
+            mark.line + 1 if mark else None,
+        )
+        return error
+
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_NESTING:
-                    raise fail(
-                        f"is nested more than {MAX_NESTING} levels deep; a post or config has "
-                        "two or three",
-                        event.start_mark.line + 1 if event.start_mark else None,
-                    )
+                    raise too_deep(event.start_mark)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
+    except yaml.MarkedYAMLError as error:
+        # Newer libyaml (0.2.6, in PyYAML 6.0.4's wheels) has a nesting limit of its own, far
+        # above ours (1000). Its scanner can reach it before this walk sees those levels:
+        # looking for a "key:", it reads ahead along the line (up to 1,024 characters), and
+        # "[[[[..." opens a level at each one. Past its limit is past ours.
+        if "nesting" in f"{error.problem} {error.context}".lower():
+            raise too_deep(error.problem_mark) from None
+    except RecursionError:
+        # The pure-Python parser (PyYAML without libyaml) recurses once per block level.
+        raise too_deep(None) from None
     except yaml.YAMLError:
         return  # read_yaml_mapping reports the syntax error with its line
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
+import bot.loading
 from bot.cli import main
 from bot.publisher import Credentials, Publisher
 from bot.sandbox import OAuthKeys, Sandbox
@@ -54,6 +56,20 @@ def deployment(tmp_path: Path) -> Deployment:
     (site.root / "queue").mkdir()
     (site.root / "media").mkdir()
     return site
+
+
+@pytest.fixture(params=["libyaml", "pure-Python"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test once with each of PyYAML's safe loaders, the one bot.loading uses where
+    libyaml is installed and the one it falls back to where it is not."""
+    if request.param == "libyaml":
+        if not hasattr(yaml, "CSafeLoader"):
+            pytest.skip("PyYAML was installed without libyaml")
+        base: type[object] = yaml.CSafeLoader
+    else:
+        base = yaml.SafeLoader
+    monkeypatch.setattr(bot.loading, "_Loader", bot.loading.loader_on(base))
+    return str(request.param)
 
 
 @pytest.fixture

@@ -98,6 +98,14 @@ def test_every_problem_is_reported_at_once(deployment: Deployment) -> None:
     assert len(found) == 3
 
 
+@pytest.mark.parametrize("depth", [65, 2_000, 50_000])
+def test_deeply_nested_config(deployment: Deployment, yaml_loader: str, depth: int) -> None:
+    nested = "timezone: Europe/London\nformat:\n  hashtags: " + "[" * depth + "]" * depth + "\n"
+    assert problems(deployment, nested) == [
+        "config/bot.yaml:3: is nested more than 64 levels deep; a post or config has two or three"
+    ]
+
+
 def test_missing_config_file(deployment: Deployment) -> None:
     (deployment.root / "config" / "bot.yaml").unlink()
     with pytest.raises(ConfigError, match=r"config/bot.yaml: not found; create it"):
