@@ -29,10 +29,15 @@ PENDING, PUBLISHED, RETRYING, FAILED = "pending", "published", "retrying", "fail
 OK, REFUSED, RETRYABLE, UNKNOWN = "ok", "refused", "retryable", "unknown"  # attempt outcomes
 
 
+_X_HOSTS = ("api.twitter.com", "api.x.com", "x.com", "twitter.com")
+
+
 def ledger_file_name(endpoint: str | None) -> str:
     """The ledger of the real account, or of a rehearsal against another base URL: one file
-    per endpoint, so a rehearsal never touches the real records."""
-    if not endpoint:
+    per endpoint, so a rehearsal never touches the real records. X's own hosts are the real
+    account, whatever the spelling: they never get a fresh, empty ledger."""
+    host = (endpoint or "").split("://")[-1].split("/")[0].split(":")[0].lower()
+    if not endpoint or host in _X_HOSTS:
         return LEDGER_FILE
     readable = "".join(c if c.isalnum() or c in ".-" else "-" for c in endpoint.split("://")[-1])
     return f"rehearsal-{readable.strip('-.')[:80]}.sqlite3"
@@ -330,7 +335,10 @@ class Ledger:
             (_iso(now), post_id, network, part, kind),
         )
         self._write(
-            "UPDATE parts SET at = ? WHERE post_id = ? AND part = ?", (_iso(now), post_id, part)
+            # A published part's time is when it went out (the daily cap reads it): a look-up
+            # made for it later does not move it.
+            "UPDATE parts SET at = ? WHERE post_id = ? AND part = ? AND status != 'published'",
+            (_iso(now), post_id, part),
         )
         return int(cursor.lastrowid or 0)
 

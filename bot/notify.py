@@ -13,7 +13,6 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +26,13 @@ def notification_urls(configured: Iterable[str], environ_value: str | None) -> l
     return list(dict.fromkeys(url.strip() for url in urls if url.strip()))
 
 
-def redact_url(url: str) -> str:
-    """What a message may say about a target: its scheme and host, never its tokens."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        return "an unreadable URL"
-    scheme = parts.scheme or "?"
-    return f"{scheme}://{host}" if host else f"{scheme}://…"
+def redact_url(url: str, number: int | None = None) -> str:
+    """What a message may say about a target: its scheme (and its place in the list), never
+    anything after it — many apprise URLs carry their token as the "host" (slack://TokenA/…)."""
+    scheme = url.split("://", 1)[0] if "://" in url else "?"
+    if not scheme.replace("+", "").replace("-", "").isalnum():
+        scheme = "?"
+    return f"{scheme} target" + (f" #{number}" if number is not None else "")
 
 
 @dataclass
@@ -59,8 +56,8 @@ def send(urls: list[str], title: str, body: str) -> Delivery:
 
     # apprise logs its own failures, sometimes with more of the URL than we show.
     logging.getLogger("apprise").setLevel(logging.CRITICAL)
-    for url in urls:
-        shown = redact_url(url)
+    for number, url in enumerate(urls, start=1):
+        shown = redact_url(url, number)
         target = apprise.Apprise()
         if not target.add(_with_timeouts(url)):
             delivery.failed.append(f"{shown}: not a notification URL apprise knows; fix it")
@@ -89,16 +86,17 @@ def _with_timeouts(url: str) -> str:
 def ping_heartbeat(url: str, *, timeout: float = TIMEOUT_SECONDS) -> str | None:
     """GET the dead-man's switch; None when it answered, else why not (without the URL's
     path, which is its token)."""
-    import urllib.error  # noqa: PLC0415 - http.client and ssl only when there is a heartbeat
+    import http.client  # noqa: PLC0415 - http.client and ssl only when there is a heartbeat
+    import urllib.error  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
 
-    shown = redact_url(url)
+    shown = redact_url(url).removesuffix(" target")
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "interlink-bot"})  # noqa: S310
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
             answer.read(1024)
     except urllib.error.HTTPError as error:
         return f"heartbeat {shown} answered {error.code}"
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, http.client.HTTPException) as error:
         return f"heartbeat {shown} could not be reached ({type(error).__name__})"
     return None

@@ -73,6 +73,9 @@ class PublishError(BotError):
 
     http_status: int | None = None
     outcome = "refused"  # as the attempts table records it
+    # An earlier request of the same call may have published the post (a timeout, a 5xx):
+    # whatever the last answer was, that stays known (exactly once).
+    uncertain = False
 
 
 class Transient(PublishError):
@@ -193,8 +196,8 @@ class Publisher:
 
         try:
             return self._retrying()(attempt)
-        except Transient as error:
-            error.uncertain = uncertain
+        except PublishError as error:
+            error.uncertain = error.uncertain or uncertain
             raise
 
     def upload_image(self, path: Path, media_type: str) -> str:
@@ -362,7 +365,10 @@ def _refusal(status: int, detail: str, reset_header: str | None) -> PublishError
 
 def _error_for(status: int, detail: str, reset_header: str | None) -> PublishError:
     if status == 429:
-        when = datetime.fromtimestamp(int(reset_header), UTC) if reset_header else None
+        try:
+            when = datetime.fromtimestamp(int(reset_header), UTC) if reset_header else None
+        except (ValueError, OverflowError, OSError):
+            when = None  # a header we cannot read: back off as for any 429
         at = f"; the limit resets at {when:%H:%M:%S} UTC" if when else ""
         return RateLimited(f"X rate limit reached (429){at}", when)
     if status >= 500:

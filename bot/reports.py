@@ -63,13 +63,15 @@ def will_not_go_out(
         found.append(WillNotGoOut(f"file:{problem.path}", where, problem.message))
     no_slots = next_slot(now, config) is None
     for post in sorted(queue.posts, key=lambda post: post.id):
-        if not post.approved or post.id in published:
+        if not post.approved:
             continue
-        if post.id in failed:
+        if post.id in failed:  # a thread's reply may fail after its first post went out
             reason = (
                 f"failed for good: {failed[post.id]}; fix it, then `interlink-bot retry {post.id}`"
             )
             found.append(WillNotGoOut(f"failed:{post.id}", post.id, reason))
+        elif post.id in published:
+            continue
         elif post.expires is not None and post.expires <= now:
             when = post.expires.astimezone(zone)
             found.append(

@@ -350,7 +350,6 @@ class _Run:
             DuplicateContent,
             MediaUnknown,
             PublishError,
-            Transient,
         )
 
         publisher = self._connected()
@@ -391,18 +390,19 @@ class _Run:
                         work.parts[number], reply_to=reply_to, media_ids=media_ids or None
                     )
                 except MediaUnknown as error:
+                    unknown = unknown or error.uncertain
                     if upload == 1 and media_ids and work.image is not None:
                         ledger.forget_media(work.post_id, 0)
                         continue
                     return self._not_published(work, number, error, str(error), unknown=unknown)
                 except DuplicateContent as error:
-                    if not unknown:
+                    if not (unknown or error.uncertain):
                         message = f"{error}; change the text"
                         return self._not_published(work, number, error, message, unknown=False)
                     # The earlier request, whose answer never came, had published it.
                     tweet_id = publisher.find_published(work.parts[number])
                 except PublishError as error:
-                    unknown = unknown or (isinstance(error, Transient) and error.uncertain)
+                    unknown = unknown or error.uncertain
                     return self._not_published(work, number, error, str(error), unknown=unknown)
                 if tweet_id is None:  # sent earlier in this run, its answer lost: look it up
                     tweet_id = publisher.find_published(work.parts[number])

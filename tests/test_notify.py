@@ -130,7 +130,7 @@ def test_an_undelivered_notification_never_fails_the_run_and_goes_with_the_next(
     receiver.status = 500
     first = tick(site, connect, receiver, AT_SLOT)
     assert first.needs_a_person  # the exit status still tells cron's mail
-    assert "notification not delivered to json://127.0.0.1: not delivered" in first.done
+    assert "notification not delivered to json target #1: not delivered" in first.done
     assert all(TOKEN not in line for line in first.done)
     receiver.status = 200
     assert not tick(site, connect, receiver, AT_SLOT + timedelta(minutes=5)).problems
@@ -150,10 +150,10 @@ def test_a_notification_to_nowhere_is_reported_without_its_token() -> None:
     delivery = send([f"json://127.0.0.1:9/{TOKEN}", f"nonsense{TOKEN}"], "t", "b")
     assert delivery.delivered == []
     assert delivery.failed == [
-        "json://127.0.0.1: not delivered",
-        "?://…: not a notification URL apprise knows; fix it",
+        "json target #1: not delivered",
+        "? target #2: not a notification URL apprise knows; fix it",
     ]
-    assert redact_url(f"slack://{TOKEN}@T000/B000/{TOKEN}") == "slack://t000"
+    assert redact_url(f"slack://{TOKEN}/B000/{TOKEN}", 3) == "slack target #3"
 
 
 def test_notify_urls_come_from_the_config_and_notify_urls() -> None:

@@ -421,3 +421,34 @@ def test_plan_and_status_name_every_post_that_will_not_go_out_and_why(
     first = tick(site, connect, at(13, 5))
     assert first.problems == [line.strip() for line in expected[1:]]
     assert tick(site, connect, at(13, 10)).problems == []
+
+
+def test_x_s_own_base_url_is_the_real_ledger_not_a_rehearsal() -> None:
+    from bot.ledger import LEDGER_FILE, ledger_file_name  # noqa: PLC0415
+
+    for url in ("https://api.twitter.com", "https://api.x.com/", "HTTPS://API.X.COM"):
+        assert ledger_file_name(url) == LEDGER_FILE
+    assert ledger_file_name("http://127.0.0.1:8099") == "rehearsal-127.0.0.1-8099.sqlite3"
+
+
+def test_a_timeout_then_a_refusal_keeps_the_post_s_outcome_unknown(
+    site: Deployment, emulator: Sandbox, sleeps: Sleeps
+) -> None:
+    site.post("a", post("Story"))
+    config = load_config(site.root)
+
+    def slow(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps)
+
+    script(emulator, "hang", "403-permissions")  # published, no answer; then the app refused
+    run(config, AT_SLOT, credentials=CREDENTIALS, connect=slow)
+    config_ledger = Ledger.open(config.paths.state)
+    try:
+        (record,) = config_ledger.records()
+    finally:
+        config_ledger.close()
+    assert (record.status, record.uncertain) == ("retrying", True)
+    # The next run's resend meets X's duplicate answer: published once, never twice.
+    run(config, at(9, 10), credentials=CREDENTIALS, connect=slow)
+    assert len(posts_on(emulator)) == 1
+    assert ledger_rows(site)[0][:3] == ("a", 0, "published")
