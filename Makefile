@@ -1,15 +1,19 @@
-# Needs only Python 3 and make: every target builds .venv first.
+# Needs only Python 3 and make: every target builds its venv first.
+# `make test` installs the pinned set in constraints.txt (reproducible: a new upstream release
+# cannot turn it red overnight); `make test-latest` does the same with the newest releases
+# that pyproject.toml's ranges allow, in .venv-latest. CI (.ci/run) runs both.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
+CONSTRAINTS ?= -c constraints.txt
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-latest lint bench constraints clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(CONSTRAINTS)
 	touch $(STAMP)
 
 # The main job on the example deployment in this repository, against the local sandbox:
@@ -25,9 +29,22 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+test-latest:
+	$(MAKE) test VENV=.venv-latest CONSTRAINTS=
+
+# Refresh constraints.txt on purpose: the newest releases, tested, then pinned.
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/python -m pip install --quiet -e '.[test]'
+	{ echo "# Pinned versions CI tests with (.ci/run). Refresh on purpose: make constraints"; \
+	  echo "# (a fresh venv, the newest releases within pyproject.toml's ranges, then pip freeze)."; \
+	  .venv-constraints/bin/python -m pip freeze --exclude-editable; } > constraints.txt
+	rm -rf .venv-constraints
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
 	$(BIN)/python bench/bench_run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf .venv .venv-latest $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

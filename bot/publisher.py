@@ -1,6 +1,6 @@
 """Sending posts to X: tweepy's ``Client.create_tweet`` with OAuth 1.0a, retried with tenacity.
 
-The facts this rests on are in ../shared/X-API-NOTES.md:
+The facts this rests on (X's API notes, tweepy 4.17's source):
 
 - tweepy hard-codes https://api.twitter.com and sets no timeout (tweepy issue #2024). An
   ``HTTPAdapter`` mounted on the client's session sends every request to ``X_API_BASE_URL``

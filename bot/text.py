@@ -3,7 +3,7 @@
 A faithful port of twitter-text 3.1.0 (https://github.com/twitter/twitter-text), the library X
 publishes for its own clients: ``parseTweet`` for the weighted length and
 ``extractUrlsWithIndices`` for the URLs, with the v3 configuration (config/v3.json) as default.
-The conformance data in ../shared/reference/twitter-text passes in full (tests/test_text.py).
+The conformance data in tests/data/twitter-text passes in full (tests/test_text.py).
 
 The rules, in short: the text is NFC-normalised; every URL counts 23 (it becomes a t.co link);
 every emoji sequence counts 2; every other code point counts by range (1 for Latin, Persian,

@@ -17,9 +17,9 @@ from bot.publisher import Credentials, Publisher
 from bot.sandbox import OAuthKeys, Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
+# X's conformance data, vendored (Apache-2.0, see tests/data/twitter-text/README.md).
 REFERENCE = Path(
-    os.environ.get("TWITTER_TEXT_REFERENCE")
-    or REPO.parent / "shared" / "reference" / "twitter-text"
+    os.environ.get("TWITTER_TEXT_REFERENCE") or REPO / "tests" / "data" / "twitter-text"
 )
 
 MINIMAL_CONFIG = "timezone: Europe/London\n"
@@ -84,7 +84,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 
 @pytest.fixture(scope="session")
 def reference() -> Path:
-    """X's conformance data, read at test time (../shared/reference/twitter-text)."""
+    """X's conformance data, read at test time (tests/data/twitter-text)."""
     if not (REFERENCE / "weighted_length_cases.json").is_file():
         pytest.fail(f"twitter-text reference not found at {REFERENCE}; set TWITTER_TEXT_REFERENCE")
     return REFERENCE
