@@ -1,7 +1,7 @@
 """A local stand-in for the X API: `interlink-bot sandbox`, and the tests' emulator.
 
-It serves ``POST /2/tweets`` on 127.0.0.1 the way X answers it (see ../shared/X-API-NOTES.md):
-201 with a new id; 400 for a text over 280 (by bot.text's count); 403 for a duplicate of a
+It serves ``POST /2/tweets`` on 127.0.0.1 the way X answers it (X's API notes): 201 with a new
+id; 400 for a text over 280 (counted by its own ``x_length``); 403 for a duplicate of a
 post it already has; and, when told to, 400, 401, 402, 403, 429 with ``x-rate-limit-reset``,
 5xx, a hang, or a hold. With credentials it checks every request's OAuth 1.0a signature (HMAC-SHA1,
 RFC 5849) against X's own URL, as X would, and answers 401 when it is wrong.
@@ -25,8 +25,10 @@ import hmac
 import html
 import itertools
 import json
+import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -34,8 +36,46 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from bot.posts import MAX_ALT_TEXT, MAX_IMAGE_BYTES, image_type
-from bot.text import MAX_WEIGHTED_LENGTH, weighted_length
+import emoji
+
+# X's rules, stated here on their own (never the bot's validators, which the tests check):
+# X-API-NOTES "Limits and cost", twitter-text config/v3.json, X's media upload documentation.
+MAX_WEIGHTED_LENGTH = 280
+URL_WEIGHT = 23  # every link is a t.co link
+MAX_ALT_TEXT = 1000
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))  # weight 1; the rest weigh 2
+_LINK = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+_IMAGES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF8", "image/gif"),
+)
+
+
+def x_length(text: str) -> int:
+    """X's weighted length, as the emulator counts it: NFC first; each link 23; each emoji
+    (a whole sequence, from the emoji package's Unicode data) 2; a code point in X's light
+    ranges 1, any other 2. Simpler than twitter-text in one way: only links written with
+    http(s):// count as links here, so a bare domain is counted as its letters (stricter than
+    X, never more lenient)."""
+    text = _LINK.sub("\0" * URL_WEIGHT, unicodedata.normalize("NFC", text))
+    length = 0
+    for token in emoji.analyze(text, non_emoji=True, join_emoji=True):
+        if isinstance(token.value, emoji.EmojiMatch):
+            length += 2
+            continue
+        code = ord(token.chars)
+        length += 1 if any(a <= code <= b for a, b in _LIGHT) else 2
+    return length
+
+
+def image_kind(head: bytes) -> str | None:
+    """The image type X accepts, by its first bytes: JPEG, PNG, GIF or WEBP."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in _IMAGES if head.startswith(magic)), None)
+
 
 X_API = "https://api.twitter.com"
 ACCOUNT_ID = "1234"  # the sandbox's one account
@@ -327,7 +367,7 @@ class Sandbox(ThreadingHTTPServer):
         data = _multipart(raw, content_type).get("media")
         if data is None:
             return 400, _invalid("The media field is missing."), {}
-        kind = image_type(data[:16])
+        kind = image_kind(data[:16])
         if kind is None:
             return 400, _invalid("The media type is not supported."), {}
         if len(data) > MAX_IMAGE_BYTES:
@@ -367,7 +407,7 @@ class Sandbox(ThreadingHTTPServer):
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         media_ids = [str(media) for media in (body.get("media") or {}).get("media_ids", [])]
         with state.lock:
-            if weighted_length(text) > MAX_WEIGHTED_LENGTH:
+            if x_length(text) > MAX_WEIGHTED_LENGTH:
                 return 400, _TOO_LONG, {}
             if any(media not in state.media for media in media_ids):
                 return 400, _invalid("Your media IDs are invalid."), {}
