@@ -36,3 +36,28 @@ class ConfigError(BotError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(map(str, problems)))
         self.problems = problems
+
+
+# X's credential names (until the network seam of issue 11 gives each network its own).
+X_CREDENTIALS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+
+
+class CredentialsMissing(BotError):
+    """Some of a network's credentials are not set (neither in the environment nor .env)."""
+
+    def __init__(self, missing: list[str], every: tuple[str, ...]) -> None:
+        names = " and ".join(
+            [", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing
+        )
+        verb = "is" if len(missing) == 1 else "are"
+        others = (
+            ""
+            if len(missing) == len(every)
+            else f" (the other {len(every) - len(missing)} are set)"
+        )
+        super().__init__(
+            f"credentials are not set: {names} {verb} missing{others}; put "
+            f"{'it' if len(missing) == 1 else 'them'} in .env or the environment "
+            "(see README: credentials)"
+        )
+        self.missing = missing
