@@ -204,7 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     pause.add_argument("--reason", default="", help="shown by status, plan and run")
     pause.set_defaults(handler=pause_runs)
     _command(
-        commands, "resume", "undo pause", "The next run publishes what is due.", ["resume"]
+        commands,
+        "resume",
+        "undo pause",
+        "Runs publish again: the next one publishes what is due, including what the pause "
+        "held back (a missed publish_at goes at the next slot).",
+        ["resume"],
     ).set_defaults(handler=resume_runs)
     retry = _command(
         commands,
@@ -410,14 +415,14 @@ def _describe(post: Post, config: Config) -> str:
     from bot.text import MAX_WEIGHTED_LENGTH  # noqa: PLC0415
 
     facts = ["approved" if post.approved else "draft (approved: false)"]
+    from bot.times import local, until  # noqa: PLC0415
+
     zone = config.timezone
-    for label, moment in (
-        ("at", post.publish_at),
-        ("not before", post.not_before),
-        ("until", post.expires),
-    ):
+    for label, moment in (("at", post.publish_at), ("not before", post.not_before)):
         if moment is not None:
-            facts.append(f"{label} {moment.astimezone(zone):%Y-%m-%d %H:%M %Z}")
+            facts.append(f"{label} {local(moment, zone)}")
+    if post.expires is not None:
+        facts.append(f"until {until(post.expires, zone)}")
     if post.priority:
         facts.append(f"priority {post.priority}")
     lines = [f"{post.id} · {' · '.join(facts)}"]
