@@ -220,7 +220,9 @@ def indexed_problems(index: PostIndex, walk_problems: list[Problem]) -> Queue:
 def indexed_queue(config: Config, index: PostIndex, walk_problems: list[Problem]) -> Queue:
     """The queue as the (refreshed) index holds it: what load_queue would return."""
     queue = indexed_problems(index, walk_problems)
-    queue.posts = [_post_from_json(text, config) for text in index.indexed_posts()]
+    # One JSON document for all of them: 5,000 posts decode in a third of the time (issue 9).
+    stored = json.loads(f"[{','.join(index.indexed_posts())}]")
+    queue.posts = [_post_from_values(values, config) for values in stored]
     return queue
 
 
@@ -242,11 +244,11 @@ def _post_to_json(post: Post, config: Config) -> str:
     return json.dumps(values, ensure_ascii=False)
 
 
-def _post_from_json(text: str, config: Config) -> Post:
-    values = json.loads(text)
-    values["file"] = config.paths.queue / values["file"]
+def _post_from_values(values: dict[str, Any], config: Config) -> Post:
+    values["file"] = config.paths.queue.joinpath(values["file"])
     for name in ("publish_at", "not_before", "expires"):
-        values[name] = datetime.fromisoformat(values[name]) if values[name] else None
+        if values[name]:
+            values[name] = datetime.fromisoformat(values[name])
     values["hashtags"] = tuple(values["hashtags"])
     values["thread"] = tuple(values["thread"])
     image = values["image"]

@@ -242,7 +242,8 @@ def status(
         for post in queue.posts
         if post.approved and post.expires and post.expires <= now and post.id not in done
     }
-    approved = sum(1 for post in queue.posts if post.approved and post.id not in done | expired)
+    gone = done | expired
+    approved = sum(1 for post in queue.posts if post.approved and post.id not in gone)
     history = History(records, config)
     open_slot = current_slot(now, config)
     slot_open = open_slot is not None and open_slot not in history.slots_served

@@ -22,6 +22,7 @@ Pure: no clock, no files, no network. Every rule reads ``now`` (SPEC: "Time").
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -83,6 +84,7 @@ class History:
         self.published_at: list[datetime] = []  # first parts, for the daily cap
         self.slots_served: set[datetime] = set()
         self.last_slot_post = _EARLIEST
+        self._per_day: Counter[date] | None = None
         for record in records:
             if record.status == FAILED:
                 self.done.add(record.post_id)
@@ -97,7 +99,11 @@ class History:
                 self.last_slot_post = max(self.last_slot_post, record.at)
 
     def published_on(self, day: date) -> int:
-        return sum(1 for moment in self.published_at if moment.astimezone(self.zone).date() == day)
+        if self._per_day is None:  # counted once, not at each moment `plan` asks (issue 9)
+            self._per_day = Counter(
+                moment.astimezone(self.zone).date() for moment in self.published_at
+            )
+        return self._per_day[day]
 
     def add(self, post: Post, slot: datetime | None, at: datetime) -> None:
         """Count ``post`` as published at ``at`` (for the rest of a run, or for `plan`)."""
@@ -105,6 +111,8 @@ class History:
         if post.url:
             self.links.add(post.url)
         self.published_at.append(at)
+        if self._per_day is not None:
+            self._per_day[at.astimezone(self.zone).date()] += 1
         if slot is not None:
             self.slots_served.add(slot)
             self.last_slot_post = max(self.last_slot_post, at)
@@ -146,7 +154,8 @@ def due(
         key=lambda post: (post.publish_at, *_turn(post)),
     )
     on_time = [post for post in timed if post.publish_at and now - post.publish_at <= grace]
-    missed = [post for post in timed if post not in on_time]
+    on_time_ids = {post.id for post in on_time}
+    missed = [post for post in timed if post.id not in on_time_ids]
     for post in on_time:
         if not is_candidate(post, history, now):  # an earlier one may have taken its link
             continue
@@ -218,6 +227,8 @@ def plan(
     moments.update(post.publish_at for post in posts if post.publish_at and now < post.publish_at)
     # Not before a post may go out, nor after: the run at those moments decides too.
     moments.update(post.not_before for post in posts if post.not_before and now < post.not_before)
+    # Only these can ever be due in the plan: each moment's `due` need not look at the rest.
+    posts = [post for post in posts if post.approved and post.id not in history.done]
     planned: list[Planned] = []
     seen_held: set[str] = set()
     for moment in sorted(moment for moment in moments if now <= moment <= end):
