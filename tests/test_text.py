@@ -121,6 +121,37 @@ def test_emoji_not_in_twitter_texts_2020_table_count_two_each() -> None:
     assert weighted_length("🫠❤️‍🔥🧑‍💻", V2) == 2 + 2 + 2 + 1 + 2 + 2 + 1 + 2
 
 
+@pytest.mark.parametrize(
+    ("text", "length", "why"),
+    [
+        ("©", 1, "text by default: an emoji to X only before U+FE0F"),
+        ("®", 1, "text by default"),
+        ("©\ufe0f", 2, "with U+FE0F, an emoji"),
+        ("™", 2, "text by default, but outside the ranges that count 1"),
+        ("↔", 2, "text and emoji forms: an emoji without U+FE0F too"),
+        ("☺\ufe0f", 2, "U+FE0F belongs to the emoji"),
+        ("☺\ufe0e", 4, "U+FE0E asks for text: ☺ and U+FE0E count 2 each"),
+        ("⌚\ufe0f", 2, "emoji by default, with a text form: U+FE0F belongs to it"),
+        ("⭐\ufe0f", 2, "emoji by default, with a text form"),
+        ("😀\ufe0f", 4, "no text form: U+FE0F is one of its own"),
+        ("😀", 2, "no text form"),
+        ("\ufe0f", 2, "U+FE0F alone"),
+        ("✌\ufe0f🏽", 2, "U+FE0F and a skin tone"),
+        ("#\ufe0f\u20e3", 2, "keycap"),
+        ("#\u20e3", 2, "keycap without U+FE0F"),
+        ("👨\u200d⚕", 5, "a ZWJ sequence only in its fully qualified form: 👨, ZWJ, ⚕"),
+        ("👨\u200d⚕\ufe0f", 2, "fully qualified"),
+    ],
+)
+def test_emoji_as_x_finds_them(text: str, length: int, why: str) -> None:
+    assert weighted_length(text) == length, why
+
+
+def test_text_presentation_copyright_sign_in_a_sentence() -> None:
+    assert weighted_length("© 2024 Interlink") == 16
+    assert weighted_length("©\ufe0f 2024 Interlink") == 17
+
+
 def test_persian_letters_count_one_and_emoji_two() -> None:
     persian = "سلام دنیا"  # 9 code points, all under U+10FF
     assert weighted_length(persian) == 9
