@@ -19,6 +19,7 @@ sequences of later releases come from the ``emoji`` package's current Unicode da
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -207,7 +208,14 @@ def _url_patterns() -> _UrlPatterns:
     )
     query_char = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
     query_ending = r"[a-z0-9\-_&=#/]"
-    preceding = f"(?:[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|[{_DIRECTIONAL_MARKS}]|^)"
+    # twitter-text matches UTF-16 code units: the character before a URL may be the first half
+    # of a character beyond U+FFFF, whose second half then begins the domain (after 😀, a domain
+    # begins inside it: "x😀-k.рф" has the URL "-k.рф", with nothing before it to refuse). Here,
+    # nothing before the URL, tried first as twitter-text tries that half first.
+    preceding = (
+        f"(?:(?=[\U00010000-\U0010ffff])|[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]"
+        f"|[{_DIRECTIONAL_MARKS}]|^)"
+    )
 
     extract = re.compile(
         f"({preceding})"  # 1: the character before the URL
@@ -477,11 +485,15 @@ def _entities(normalized: str, config: TextConfig) -> list[tuple[int, int, int]]
 
     As parseTweet walks the text: a URL starting here counts transformed_url_length, else an
     emoji sequence starting here counts default_weight; a URL wins over an emoji starting at
-    the same place, and an entity starting inside one already counted is skipped.
+    the same place, and an entity starting inside one already counted is skipped. parseTweet
+    steps over a URL by the length of its text, not to the end of its indices: where a run of
+    domains leaves the URL shorter than its span (``x_y.ایران.ac/p`` gives ``y.ایران/p`` at
+    [2, 15)), the rest of the span counts character by character.
     """
     url_weight = config.transformed_url_length * config.scale
     found = [
-        (span.start, 0, span.end, url_weight) for span in extract_urls_with_indices(normalized)
+        (span.start, 0, span.start + len(span.url), url_weight)
+        for span in extract_urls_with_indices(normalized)
     ]
     if config.emoji_parsing:
         found += [(start, 1, end, config.default_weight) for start, end in _emoji_spans(normalized)]
@@ -549,7 +561,9 @@ def parse_text(text: str, config: TextConfig = V3) -> TextLength:
     valid = (
         0 < length <= config.max_weighted_length and _INVALID_CHARACTER.search(normalized) is None
     )
-    return TextLength(length, valid, length * 1000 // config.max_weighted_length)
+    # In floating point, as parseTweet's Math.floor(length / max * 1000): 4522 gives 16149.
+    permillage = math.floor(length / config.max_weighted_length * 1000)
+    return TextLength(length, valid, permillage)
 
 
 def weighted_length(text: str, config: TextConfig = V3) -> int:

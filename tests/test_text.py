@@ -12,6 +12,7 @@ import yaml
 from bot.text import (
     V2,
     V3,
+    UrlSpan,
     extract_urls,
     extract_urls_with_indices,
     parse_text,
@@ -215,6 +216,26 @@ def test_prefix_lengths_are_exact_at_word_boundaries(text: str) -> None:
     for index in range(len(text) + 1):
         if index == len(text) or text[index] == " ":
             assert prefixes[index] == weighted_length(text[:index]), index
+
+
+def test_url_counts_by_its_own_length_where_it_is_shorter_than_its_span() -> None:
+    # Without a protocol only the ASCII domain is kept: the URL is "y.ایران/p" at [2, 14), and
+    # parseTweet steps over 9 characters, not 12: "x_", the URL, then "ac/" count on their own.
+    assert extract_urls_with_indices("x_y.ایران.ac/p") == [UrlSpan("y.ایران/p", 2, 14)]
+    assert weighted_length("x_y.ایران.ac/p") == 2 + 23 + 3
+
+
+def test_a_domain_may_begin_inside_a_character_beyond_u_ffff() -> None:
+    # twitter-text matches UTF-16 code units: the second half of 😀 begins the domain, so the
+    # "-" is inside it and not a character before the URL that would refuse it.
+    assert extract_urls("y.org:0😀-k.рф") == ["y.org", "-k.рф"]
+    assert extract_urls("x😀-k.рф") == ["-k.рф"]
+    assert weighted_length("y.org:0😀-k.рф") == 23 + 2 + 2 + 23
+
+
+def test_permillage_is_computed_in_floating_point_as_parse_tweet_does() -> None:
+    assert parse_text("x" * 4522).permillage == 16149  # 4522 / 280 * 1000 = 16149.999...
+    assert parse_text("x" * 280).permillage == 1000
 
 
 def test_invalid_characters_make_a_text_invalid() -> None:
