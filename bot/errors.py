@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -61,3 +65,25 @@ class CredentialsMissing(BotError):
             "(see README: credentials)"
         )
         self.missing = missing
+
+
+class LedgerError(BotError):
+    """The ledger file cannot be opened as a ledger: corrupt, not a database, unreadable."""
+
+    def __init__(self, file: Path, error: Exception) -> None:
+        super().__init__(
+            f"{file}: cannot be opened as the bot's ledger ({error}). Restore it from a backup "
+            "(see README: the ledger); do not just delete it: without it the bot no longer "
+            "knows what it published and would publish it again"
+        )
+
+
+class StateFolderError(BotError):
+    """The state folder cannot be made or used (a file in its place, no permission)."""
+
+    def __init__(self, folder: Path, error: OSError) -> None:
+        if folder.exists() and not folder.is_dir():
+            fix = "it is a file: move it aside, or set paths.state to a folder"
+        else:
+            fix = f"{error.strerror or error}: let the bot's user create and write it"
+        super().__init__(f"{folder}: the state folder cannot be used; {fix}")

@@ -21,8 +21,6 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
-from bot.errors import BotError
-
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -35,33 +33,13 @@ OK, REFUSED, RETRYABLE, UNKNOWN = "ok", "refused", "retryable", "unknown"  # att
 _X_HOSTS = ("api.twitter.com", "api.x.com", "x.com", "twitter.com")
 
 
-class LedgerError(BotError):
-    """The ledger file cannot be opened as a ledger: corrupt, not a database, unreadable."""
-
-    def __init__(self, file: Path, error: Exception) -> None:
-        super().__init__(
-            f"{file}: cannot be opened as the bot's ledger ({error}). Restore it from a backup "
-            "(see README: the ledger); do not just delete it: without it the bot no longer "
-            "knows what it published and would publish it again"
-        )
-
-
-class StateFolderError(BotError):
-    """The state folder cannot be made or used (a file in its place, no permission)."""
-
-    def __init__(self, folder: Path, error: OSError) -> None:
-        if folder.exists() and not folder.is_dir():
-            fix = "it is a file: move it aside, or set paths.state to a folder"
-        else:
-            fix = f"{error.strerror or error}: let the bot's user create and write it"
-        super().__init__(f"{folder}: the state folder cannot be used; {fix}")
-
-
 def make_state_folder(folder: Path) -> None:
     """Create the state folder if need be; StateFolderError if it cannot be used."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
+        from bot.errors import StateFolderError  # noqa: PLC0415 - off the quiet tick's path
+
         raise StateFolderError(folder, error) from None
 
 
@@ -306,6 +284,8 @@ class Ledger:
                 finally:
                     source.close()
             except sqlite3.Error as error:
+                from bot.errors import LedgerError  # noqa: PLC0415 - off the quiet tick's path
+
                 memory.close()
                 raise LedgerError(file, error) from None
         return cls._migrated(memory)
@@ -316,6 +296,8 @@ class Ledger:
             connection = sqlite3.connect(file, timeout=30, isolation_level=None)
             connection.execute("PRAGMA schema_version").fetchone()  # reads the header
         except sqlite3.Error as error:
+            from bot.errors import LedgerError  # noqa: PLC0415 - off the quiet tick's path
+
             raise LedgerError(file, error) from None
         return connection
 
