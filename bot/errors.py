@@ -25,9 +25,10 @@ class BotError(Exception):
 class InvalidFile(BotError):
     """A file the bot reads (a post, the config) cannot be used as it is."""
 
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
+    def __init__(self, problem: Problem, *more: Problem) -> None:
+        super().__init__("\n".join(map(str, (problem, *more))))
+        self.problem = problem  # the first
+        self.problems = (problem, *more)  # every problem found, each on its own line
 
 
 class ConfigError(BotError):

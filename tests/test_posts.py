@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import load_config
-from bot.posts import Queue, load_queue
+from bot.ledger import Ledger
+from bot.posts import Queue, indexed_problems, load_queue, refresh_index
 from tests.conftest import Deployment
 
 VALID = "title: A title\nurl: https://example.org/a\napproved: true\n"
@@ -346,3 +348,71 @@ def test_image_problems(
     message = only_problem(deployment)
     assert message.startswith("queue/p.yaml:4: ")
     assert expected in message
+
+
+# --- every problem of a file at once -------------------------------------------------------------
+
+
+def test_every_problem_of_a_file_is_reported_each_on_its_own_line(
+    deployment: Deployment,
+) -> None:
+    deployment.post(
+        "p",
+        "title: 2019\n"
+        "url: ftp://example.org/x\n"
+        "approved: yes please\n"
+        "priority: high\n"
+        "publish_at: next tuesday\n"
+        "tittle: typo\n"
+        "thread: ['fine', '']\n",
+    )
+    queue = load(deployment)
+    assert queue.posts == []
+    assert queue.invalid_files == {"queue/p.yaml"}
+    assert [str(problem) for problem in queue.problems] == [  # in the file's order
+        "queue/p.yaml:1: title must be text, not 2019; put it in quotes",
+        "queue/p.yaml:2: url 'ftp://example.org/x' is not a web address; it must start with "
+        "https://",
+        "queue/p.yaml:3: approved must be true or false, not 'yes please'",
+        "queue/p.yaml:4: priority must be a whole number like 0 or 5, not 'high'",
+        "queue/p.yaml:5: publish_at: 'next tuesday' is not a date; write e.g. 2019-10-20 or "
+        "2019-10-20 09:00",
+        "queue/p.yaml:6: unknown field 'tittle'; did you mean 'title'?",
+        'queue/p.yaml:7: thread part 3 is empty; thread must be a list of texts, e.g. ["second '
+        'post", "third"]',
+    ]
+
+
+def test_a_field_with_a_problem_is_not_also_called_missing(deployment: Deployment) -> None:
+    # title: 2019 is a number: one problem, not a second one saying title is required.
+    deployment.post("p", "title: 2019\nurl: https://example.org/a\n")
+    assert only_problem(deployment) == (
+        "queue/p.yaml:1: title must be text, not 2019; put it in quotes"
+    )
+
+
+def test_the_index_reads_every_problem_and_the_single_problem_it_used_to_store(
+    deployment: Deployment,
+) -> None:
+    deployment.post("p", "title: T\nurl: https://example.org/a\npriority: high\nsumary: x\n")
+    config = load_config(deployment.root)
+    ledger = Ledger.open(config.paths.state)
+    try:
+        _, walk = refresh_index(config, ledger)
+        every = [str(problem) for problem in indexed_problems(ledger, walk).problems]
+        assert every == [str(problem) for problem in load_queue(config).problems]
+        assert len(every) == 2
+        # An entry an earlier version wrote: one [path, line, message], not a list of them.
+        with sqlite3.connect(config.paths.state / "ledger.sqlite3") as db:
+            db.execute(
+                "UPDATE queue_files SET problem = ?",
+                ('["queue/p.yaml", 3, "priority must be a whole number"]',),
+            )
+        _, walk = refresh_index(config, ledger)  # the file is unchanged: not read again
+        queue = indexed_problems(ledger, walk)
+        assert [str(problem) for problem in queue.problems] == [
+            "queue/p.yaml:3: priority must be a whole number"
+        ]
+        assert queue.invalid_files == {"queue/p.yaml"}
+    finally:
+        ledger.close()
