@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+UNSAFE_CHARACTERS = "\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+"""C0 and C1 controls, and the bidirectional embeddings, overrides and isolates: never part of
+the text people read (bot.loading refuses them in posts; a message shows them escaped)."""
+_UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
 
 
 @dataclass(frozen=True)
@@ -15,7 +21,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {' '.join(self.message.split())}"  # always exactly one line
+        line = f"{where}: {' '.join(self.message.split())}"  # always exactly one line
+        # A file name or a field name can carry an escape sequence too: shown, never obeyed.
+        return _UNSAFE.sub(lambda found: found[0].encode("unicode_escape").decode(), line)
 
 
 class BotError(Exception):

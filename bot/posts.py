@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, check_hashtags
-from bot.errors import InvalidFile, Problem
+from bot.errors import UNSAFE_CHARACTERS, InvalidFile, Problem
 from bot.start import TOOL_FILES, Unreadable, scan_queue, stat_key
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ POST_KEYS = (
     "not_before", "expires", "priority", "thread", "image", "allow_repeat",
 )  # fmt: skip
 _SPACE = re.compile(r"\s")
+_UNSAFE_NAME = re.compile(f"[{UNSAFE_CHARACTERS}]")
 MAX_ALT_TEXT = 1000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 # Longer fields are certainly mistakes, and measuring them would only waste time.
@@ -294,6 +295,17 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
     by_id: dict[str, list[_PostFile]] = {}
     for relative, path, info, is_link in scan.files:
         if relative.rpartition("/")[2].startswith(TOOL_FILES):
+            continue
+        unsafe = _UNSAFE_NAME.search(relative)
+        if unsafe:  # the id is the path: preview, plan and log would print it
+            queue.add_problem(
+                Problem(
+                    config.shown(Path(path)),
+                    None,
+                    f"its name holds U+{ord(unsafe[0]):04X}, a control or bidirectional "
+                    "character, which the post's id would carry to the screen; rename the file",
+                )
+            )
             continue
         if is_link:
             try:
@@ -597,13 +609,17 @@ class _PostReader:
 
 def _text_problem(value: str, what: str, *, line_breaks: bool) -> str | None:
     """What is wrong with the text of a field (``what``: its name in the message), or None."""
+    from bot.loading import unsafe_character  # noqa: PLC0415
     from bot.text import has_invalid_characters  # noqa: PLC0415
 
     if len(value) > MAX_FIELD_CHARACTERS:
         return f"{what} is {len(value):,} characters; a post is at most 280: shorten it"
     if has_invalid_characters(value):
         return f"{what} holds a character X refuses (U+FFFE, U+FEFF or U+FFFF); remove it"
-    return None
+    # A line break or tab at either end goes when the text is filled in (`summary: >`).
+    return unsafe_character(
+        value if line_breaks else value.strip(" \t\n"), what, line_breaks=line_breaks
+    )
 
 
 class _BadMoment(ValueError):
@@ -675,6 +691,11 @@ def _image_file(path: object, config: Config, usage: str) -> Path | str:
     """The image file at ``path`` (checked), or what is wrong with it."""
     if not isinstance(path, str) or not path.strip():
         return f"image.path is missing; {usage}"
+    from bot.loading import unsafe_character  # noqa: PLC0415
+
+    unsafe = unsafe_character(path, "image.path")
+    if unsafe:
+        return unsafe
     media = config.paths.media
     file = (config.root / path).resolve()
     if not file.is_relative_to(media):

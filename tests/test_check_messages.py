@@ -26,3 +26,17 @@ def test_check_prints_every_problem_of_a_file_and_counts_the_file_once(
     assert result.err == "1 post valid, 1 file with problems\n"
     status = cli("--root", deployment.root, "status", "--json", "--now", "2026-01-05T10:00Z")
     assert json.loads(status.out)["queue"]["invalid"] == 1
+
+
+def test_an_escape_sequence_never_reaches_the_terminal(cli: Cli, deployment: Deployment) -> None:
+    deployment.post("red", 'title: "\\x1b[31mRed alert"\nurl: https://example.org/a\n')
+    check = cli("--root", deployment.root, "check")
+    assert check.status == 1
+    assert check.out == (
+        "queue/red.yaml:1: title holds U+001B (escape), a control character, which a post must "
+        'not carry (a YAML escape such as "\\x1b" or "\\0" writes one); remove it\n'
+    )
+    preview = cli("--root", deployment.root, "preview", "red")
+    assert preview.status == 1
+    assert "\x1b" not in preview.out + preview.err
+    assert "queue/red.yaml:1: title holds U+001B (escape)" in preview.err

@@ -210,7 +210,7 @@ def test_one_bad_file_does_not_stop_the_others(deployment: Deployment) -> None:
         ('text: ""\n', "queue/p.yaml:1: text is empty; write the post there"),
         (
             'title: T\nurl: "https://e.org/a\\nb"\n',
-            "queue/p.yaml:2: url 'https://e.org/a\\nb' is not a web address",
+            "queue/p.yaml:2: url holds U+000A (line break); it is one line of text, so remove it",
         ),
         (
             "title: " + "t" * 5001 + "\nurl: https://e.org\n",
@@ -416,3 +416,89 @@ def test_the_index_reads_every_problem_and_the_single_problem_it_used_to_store(
         assert queue.invalid_files == {"queue/p.yaml"}
     finally:
         ledger.close()
+
+
+# --- control and bidirectional characters, however they are written ----------------------------
+
+ESCAPES = [
+    ("\\x1b[31m", "U+001B (escape), a control character"),
+    ("\\0", "U+0000 (NUL), a control character"),
+    ("\\r", "U+000D (carriage return), a control character"),
+    ("\\x9b", "U+009B, a control character"),
+    ("\\x7f", "U+007F (delete), a control character"),
+    ("\\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE), a bidirectional control"),
+    ("\\u202b", "U+202B (RIGHT-TO-LEFT EMBEDDING), a bidirectional control"),
+    ("\\u2067", "U+2067 (RIGHT-TO-LEFT ISOLATE), a bidirectional control"),
+]
+TEXT_FIELDS = [
+    # (the post with the character in its place, the field the message names, its line)
+    ('title: "Red{c}alert"\nurl: https://e.org/a\n', "title", 1),
+    ('title: T\nurl: "https://e.org/{c}a"\n', "url", 2),
+    ('title: T\nurl: https://e.org/a\nsource: "NPO{c}"\n', "source", 3),
+    ('title: T\nurl: https://e.org/a\nsummary: "Sum{c}mary"\n', "summary", 3),
+    ('text: "Literal{c} post"\n', "text", 1),
+    ('title: T\nurl: https://e.org/a\nthread: ["fine", "re{c}ply"]\n', "thread part 3", 3),
+    ('title: T\nurl: https://e.org/a\nhashtags: ["MEK{c}"]\n', "hashtags: a hashtag", 3),
+    (
+        'title: T\nurl: https://e.org/a\nimage: {{path: media/photo.png, alt: "A{c} crowd"}}\n',
+        "image.alt",
+        3,
+    ),
+]
+
+
+@pytest.mark.parametrize(("escape", "described"), ESCAPES)
+@pytest.mark.parametrize(("template", "field", "line"), TEXT_FIELDS)
+def test_a_control_or_bidi_character_written_as_a_yaml_escape_is_refused_in_every_text_field(
+    deployment: Deployment, template: str, field: str, line: int, escape: str, described: str
+) -> None:
+    deployment.write("media/photo.png", PNG)
+    deployment.post("p", template.format(c=escape))
+    message = only_problem(deployment)
+    assert message.startswith(f"queue/p.yaml:{line}: {field} holds {described}")
+    assert "; remove it" in message
+
+
+def test_the_character_is_refused_when_written_raw_too(deployment: Deployment) -> None:
+    # YAML itself lets U+202E through unescaped.
+    deployment.post("p", "title: gnp.\u202eexe\nurl: https://e.org/a\n")
+    assert only_problem(deployment).startswith(
+        "queue/p.yaml:1: title holds U+202E (RIGHT-TO-LEFT OVERRIDE), a bidirectional control "
+        "that makes text display in another order than it is written; remove it"
+    )
+
+
+def test_line_breaks_and_tabs_belong_to_text_and_thread_only(deployment: Deployment) -> None:
+    deployment.post("lines", 'text: "one\\n\\ttwo"\nthread: ["three\\nfour"]\napproved: true\n')
+    deployment.post("title", 'title: "one\\ntwo"\nurl: https://e.org/a\n')
+    deployment.post("folded", "title: >\n  Folded title\nurl: https://e.org/b\n")
+    queue = load(deployment)
+    assert sorted(post.id for post in queue.posts) == ["folded", "lines"]
+    assert [str(problem) for problem in queue.problems] == [
+        "queue/title.yaml:1: title holds U+000A (line break); it is one line of text, so remove "
+        "it (only text: and thread: may have line breaks and tabs)"
+    ]
+
+
+def test_persian_with_its_joiners_and_marks_is_welcome(deployment: Deployment) -> None:
+    title = "گزارش\u200cها \u200fدربارهٔ جداشدگان"  # ZWNJ and RLM: part of writing Persian
+    deployment.post("fa", f'title: "{title}"\nurl: https://e.org/fa\n')
+    (post,) = load(deployment).posts
+    assert post.title == title
+
+
+def test_a_file_name_with_a_control_character_is_refused_and_shown_escaped(
+    deployment: Deployment,
+) -> None:
+    deployment.post("red\x1b[31m", VALID)
+    assert only_problem(deployment) == (
+        "queue/red\\x1b[31m.yaml: its name holds U+001B, a control or bidirectional character, "
+        "which the post's id would carry to the screen; rename the file"
+    )
+
+
+def test_a_field_name_with_an_escape_sequence_is_shown_escaped(deployment: Deployment) -> None:
+    deployment.post("p", VALID + '"\\x1b[2Jtitle": x\n')
+    assert only_problem(deployment) == (
+        "queue/p.yaml:4: unknown field '\\x1b[2Jtitle'; did you mean 'title'?"
+    )
