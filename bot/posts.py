@@ -520,6 +520,14 @@ class _PostReader:
                 self.problem(
                     "text", "text is empty; write the post there, or use title: and url: instead"
                 )
+            elif text is not None:
+                for key in _TEMPLATE_FIELDS:
+                    if key not in self.broken and data.get(key) not in (None, "", []):
+                        self.problem(
+                            key,
+                            f"text and {key} are both given: text is published as written, so "
+                            f"{key} would be dropped; remove one",
+                        )
         else:
             for key, value in (("title", title), ("url", url)):
                 if value is not None and not value.strip():

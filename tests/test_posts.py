@@ -502,3 +502,40 @@ def test_a_field_name_with_an_escape_sequence_is_shown_escaped(deployment: Deplo
     assert only_problem(deployment) == (
         "queue/p.yaml:4: unknown field '\\x1b[2Jtitle'; did you mean 'title'?"
     )
+
+
+# --- text is the whole post: nothing else silently dropped --------------------------------------
+
+
+def test_text_with_title_and_url_names_each_field_that_would_be_dropped(
+    deployment: Deployment,
+) -> None:
+    deployment.post(
+        "p", "text: The whole post.\ntitle: A title\nurl: https://example.org/a\napproved: true\n"
+    )
+    queue = load(deployment)
+    assert queue.posts == []
+    assert [str(problem) for problem in queue.problems] == [
+        "queue/p.yaml:2: text and title are both given: text is published as written, so title "
+        "would be dropped; remove one",
+        "queue/p.yaml:3: text and url are both given: text is published as written, so url "
+        "would be dropped; remove one",
+    ]
+
+
+@pytest.mark.parametrize("extra", ["source: NPO Radio", "summary: A summary.", "hashtags: [MEK]"])
+def test_text_with_any_other_template_field_is_refused_too(
+    deployment: Deployment, extra: str
+) -> None:
+    deployment.post("p", f"text: The whole post.\n{extra}\n")
+    key = extra.split(":", maxsplit=1)[0]
+    assert only_problem(deployment) == (
+        f"queue/p.yaml:2: text and {key} are both given: text is published as written, so "
+        f"{key} would be dropped; remove one"
+    )
+
+
+def test_text_alone_with_its_own_settings_is_fine(deployment: Deployment) -> None:
+    deployment.post("p", 'text: The whole post.\napproved: true\npriority: 2\nthread: ["more"]\n')
+    (post,) = load(deployment).posts
+    assert (post.text, post.title, post.url) == ("The whole post.", "", "")
