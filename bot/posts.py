@@ -653,8 +653,14 @@ def _moment(key: str, value: object, zone: ZoneInfo, *, day_end: bool = False) -
                 "not_before: for 'not before that day')",
             )
         try:
-            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+            value = _iso_moment(text)
         except ValueError:
+            padded = _two_digit_form(text)
+            if padded:
+                padded_text, parts = padded
+                raise _BadMoment(
+                    key, f"{key}: {value!r} is not a date: {parts}; write {padded_text}"
+                ) from None
             raise _BadMoment(
                 key, f"{key}: {value!r} is not a date; write e.g. 2019-10-20 or 2019-10-20 09:00"
             ) from None
@@ -664,6 +670,42 @@ def _moment(key: str, value: object, zone: ZoneInfo, *, day_end: bool = False) -
         day = value + timedelta(days=1) if day_end else value
         return datetime.combine(day, time(), zone)
     raise _BadMoment(key, f"{key} must be a date like 2019-10-20 09:00, not {value!r}")
+
+
+def _iso_moment(text: str) -> date:
+    return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+
+
+_LOOSE_MOMENT = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})(?:([ T])(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?(\D.*)?"
+)
+_MOMENT_PARTS = ("month", "day", "hour", "minute", "second")
+
+
+def _two_digit_form(text: str) -> tuple[str, str] | None:
+    """``2026-12-03 9:00`` written the way ISO 8601 needs it (``2026-12-03 09:00``) and which
+    parts took one digit ("the hour takes two digits"), when that is all that is wrong."""
+    found = _LOOSE_MOMENT.fullmatch(text)
+    if found is None:
+        return None
+    year, month, day, separator, hour, minute, second, rest = found.groups()
+    numbers = (month, day, hour, minute, second)
+    short = [
+        name for name, part in zip(_MOMENT_PARTS, numbers, strict=True) if part and len(part) == 1
+    ]
+    if not short:
+        return None
+    padded = f"{year}-{month:0>2}-{day:0>2}"
+    if separator:
+        padded += f"{separator}{hour:0>2}:{minute:0>2}" + (f":{second:0>2}" if second else "")
+    padded += rest or ""
+    try:
+        _iso_moment(padded)
+    except ValueError:
+        return None
+    if len(short) == 1:
+        return padded, f"the {short[0]} takes two digits"
+    return padded, f"the {', '.join(short[:-1])} and {short[-1]} take two digits"
 
 
 def _image(value: object, config: Config, problem: Callable[[str, str], None]) -> Image | None:

@@ -539,3 +539,36 @@ def test_text_alone_with_its_own_settings_is_fine(deployment: Deployment) -> Non
     deployment.post("p", 'text: The whole post.\napproved: true\npriority: 2\nthread: ["more"]\n')
     (post,) = load(deployment).posts
     assert (post.text, post.title, post.url) == ("The whole post.", "", "")
+
+
+# --- a time written with one digit -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "fix"),
+    [
+        ("publish_at", "2026-12-03 9:00", "the hour takes two digits; write 2026-12-03 09:00"),
+        (
+            "not_before",
+            "2026-12-03 9:5",
+            "the hour and minute take two digits; write 2026-12-03 09:05",
+        ),
+        ("expires", "2026-12-03T18:5Z", "the minute takes two digits; write 2026-12-03T18:05Z"),
+        ("not_before", "2026-1-3", "the month and day take two digits; write 2026-01-03"),
+    ],
+)
+def test_a_one_digit_hour_or_minute_gets_the_two_digit_form_as_its_fix(
+    deployment: Deployment, field: str, written: str, fix: str
+) -> None:
+    deployment.post("p", VALID + f"{field}: {written}\n")
+    assert only_problem(deployment) == f"queue/p.yaml:4: {field}: {written!r} is not a date: {fix}"
+
+
+def test_a_time_that_two_digits_would_not_save_is_still_just_not_a_date(
+    deployment: Deployment,
+) -> None:
+    deployment.post("p", VALID + "publish_at: 2026-12-03 25:0\n")
+    assert only_problem(deployment) == (
+        "queue/p.yaml:4: publish_at: '2026-12-03 25:0' is not a date; write e.g. 2019-10-20 or "
+        "2019-10-20 09:00"
+    )
