@@ -757,7 +757,10 @@ def _image_file(path: object, config: Config, usage: str) -> Path | str:
     except OSError:
         return f"image.path {path!r} not found; add the file or fix the path"
     if size > MAX_IMAGE_BYTES:
-        return f"image {path!r} is {size / 1024 / 1024:.1f} MB; X accepts at most 5 MB"
+        return (
+            f"image {path!r} is {size:,} bytes; X accepts at most {MAX_IMAGE_BYTES:,} (5 MB): "
+            "make it smaller (fewer pixels, or a JPEG of lower quality)"
+        )
     if image_type(head) is None:
         return (
             f"image {path!r} is not a JPEG, PNG, GIF or WEBP image (judged by its content, not "

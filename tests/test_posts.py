@@ -323,7 +323,12 @@ def test_image_accepted(deployment: Deployment) -> None:
     ("setup", "path", "alt", "expected"),
     [
         ("media/fake.jpg", "media/fake.jpg", "alt", "is not a JPEG, PNG, GIF or WEBP image"),
-        ("media/big.png", "media/big.png", "alt", "is 6.0 MB; X accepts at most 5 MB"),
+        (
+            "media/big.png",
+            "media/big.png",
+            "alt",
+            "is 6,291,528 bytes; X accepts at most 5,242,880 (5 MB): make it smaller",
+        ),
         ("media/photo.png", "media/photo.png", "", "image.alt is missing"),
         ("media/photo.png", "media/photo.png", "x" * 1001, "image.alt is 1,001 characters"),
         (
@@ -572,3 +577,18 @@ def test_a_time_that_two_digits_would_not_save_is_still_just_not_a_date(
         "queue/p.yaml:4: publish_at: '2026-12-03 25:0' is not a date; write e.g. 2019-10-20 or "
         "2019-10-20 09:00"
     )
+
+
+def test_an_image_just_over_5_mb_is_shown_to_be_over(deployment: Deployment) -> None:
+    deployment.write("media/big.png", PNG + b"\0" * (5 * 1024 * 1024 + 1 - len(PNG)))
+    deployment.post("p", image_post("media/big.png"))
+    assert only_problem(deployment) == (
+        "queue/p.yaml:4: image 'media/big.png' is 5,242,881 bytes; X accepts at most 5,242,880 "
+        "(5 MB): make it smaller (fewer pixels, or a JPEG of lower quality)"
+    )
+
+
+def test_an_image_of_exactly_5_mb_is_accepted(deployment: Deployment) -> None:
+    deployment.write("media/big.png", PNG + b"\0" * (5 * 1024 * 1024 - len(PNG)))
+    deployment.post("p", image_post("media/big.png"))
+    assert load(deployment).problems == []
