@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import stat
 from collections.abc import Callable
 from dataclasses import asdict, astuple, dataclass, field
@@ -286,7 +287,7 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
                 config.shown(Path(link)),
                 None,
                 "is a link to a folder, which the queue does not follow; "
-                "move the posts into queue/ itself",
+                f"move the posts into {_queue_shown(config)}/ itself",
             )
         )
     for entry in scan.unreadable:
@@ -321,7 +322,7 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
                         config.shown(Path(path)),
                         None,
                         "is a link that leads outside the queue folder; "
-                        "copy the post into queue/ instead",
+                        f"copy the post into {_queue_shown(config)}/ instead",
                     )
                 )
                 continue
@@ -347,15 +348,18 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
 def _queue_folder_problem(root: Path, config: Config) -> Problem:
     """Why the queue folder itself could not be read. Nothing in the queue can load then."""
     shown = config.shown(root)
+    # The command to type, for the folder paths.queue names: quoted if the shell needs it,
+    # and with -p if the folders around it are missing too.
+    mkdir = f"mkdir {'' if root.parent.is_dir() else '-p '}{shlex.quote(shown)}"
     try:
         is_folder = stat.S_ISDIR(root.stat().st_mode)
     except OSError:  # missing, or a link to nothing
-        return Problem(shown, None, f"queue folder not found; create it (mkdir {shown})")
+        return Problem(shown, None, f"queue folder not found; create it ({mkdir})")
     if not is_folder:
         return Problem(
             shown,
             None,
-            f"is a file, not the queue folder; move it aside and create the folder (mkdir {shown})",
+            f"is a file, not the queue folder; move it aside and create the folder ({mkdir})",
         )
     try:
         os.scandir(root).close()
@@ -364,11 +368,16 @@ def _queue_folder_problem(root: Path, config: Config) -> Problem:
             shown,
             None,
             f"the queue folder cannot be read ({error.strerror}); let the bot's user open it "
-            f"(chmod a+rx {shown})",
+            f"(chmod a+rx {shlex.quote(shown)})",
         )
     return Problem(
         shown, None, "the queue folder could not be read to the end; check the disk and run again"
     )
+
+
+def _queue_shown(config: Config) -> str:
+    """The queue folder as messages name it: paths.queue, not always queue/."""
+    return config.shown(config.paths.queue)
 
 
 def _unreadable_problem(entry: Unreadable, config: Config) -> Problem:
@@ -378,7 +387,7 @@ def _unreadable_problem(entry: Unreadable, config: Config) -> Problem:
     if entry.kind == "folder":
         message = (
             f"is a folder that cannot be read ({reason}), so its posts are skipped; "
-            f"let the bot's user open it (chmod a+rx {shown}) or move the posts out"
+            f"let the bot's user open it (chmod a+rx {shlex.quote(shown)}) or move the posts out"
         )
     elif entry.kind == "file":
         message = (
@@ -393,7 +402,7 @@ def _unreadable_problem(entry: Unreadable, config: Config) -> Problem:
         if entry.error.errno == errno.ELOOP:
             message = (
                 f"is a link{target} that goes round in a loop and never reaches a file; "
-                "remove it, or point it at a post file in queue/"
+                f"remove it, or point it at a post file in {_queue_shown(config)}/"
             )
         elif entry.error.errno == errno.ENOENT:
             message = (
@@ -403,7 +412,7 @@ def _unreadable_problem(entry: Unreadable, config: Config) -> Problem:
         else:
             message = (
                 f"is a link{target} that cannot be followed ({reason}); remove it, or point it "
-                "at a post file in queue/"
+                f"at a post file in {_queue_shown(config)}/"
             )
     return Problem(shown, None, message)
 

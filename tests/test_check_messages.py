@@ -40,3 +40,38 @@ def test_an_escape_sequence_never_reaches_the_terminal(cli: Cli, deployment: Dep
     assert preview.status == 1
     assert "\x1b" not in preview.out + preview.err
     assert "queue/red.yaml:1: title holds U+001B (escape)" in preview.err
+
+
+def test_a_missing_queue_folder_is_named_as_paths_queue_names_it(
+    cli: Cli, deployment: Deployment
+) -> None:
+    deployment.write("config/bot.yaml", "timezone: UTC\npaths:\n  queue: nothere\n")
+    result = cli("--root", deployment.root, "check")
+    assert (result.status, result.out) == (
+        1,
+        "nothere: queue folder not found; create it (mkdir nothere)\n",
+    )
+
+
+def test_the_mkdir_to_type_works_for_a_nested_name_with_a_space(
+    cli: Cli, deployment: Deployment
+) -> None:
+    deployment.write("config/bot.yaml", "timezone: UTC\npaths:\n  queue: posts/to go\n")
+    result = cli("--root", deployment.root, "check")
+    assert result.out == "posts/to go: queue folder not found; create it (mkdir -p 'posts/to go')\n"
+
+
+def test_messages_about_links_name_the_configured_queue_folder(
+    cli: Cli, deployment: Deployment
+) -> None:
+    deployment.write("config/bot.yaml", "timezone: UTC\npaths:\n  queue: posts\n")
+    (deployment.root / "posts").mkdir()
+    (deployment.root / "posts" / "loop.yaml").symlink_to("loop.yaml")
+    (deployment.root / "posts" / "elsewhere.yaml").symlink_to(deployment.root / "config/bot.yaml")
+    result = cli("--root", deployment.root, "check")
+    assert result.out.splitlines() == [
+        "posts/elsewhere.yaml: is a link that leads outside the queue folder; copy the post into "
+        "posts/ instead",
+        "posts/loop.yaml: is a link to 'loop.yaml' that goes round in a loop and never reaches a "
+        "file; remove it, or point it at a post file in posts/",
+    ]
