@@ -75,3 +75,10 @@ def test_messages_about_links_name_the_configured_queue_folder(
         "posts/loop.yaml: is a link to 'loop.yaml' that goes round in a loop and never reaches a "
         "file; remove it, or point it at a post file in posts/",
     ]
+
+
+def test_preview_names_only_what_it_shortened(cli: Cli, deployment: Deployment) -> None:
+    deployment.post("long", "title: " + "Headline words " * 30 + "\nurl: https://example.org/a\n")
+    result = cli("--root", deployment.root, "preview", "long")
+    assert result.status == 0, result.err
+    assert " · shortened: title\n" in result.out
