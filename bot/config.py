@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, InvalidFile, Problem
-from bot.loading import read_yaml_mapping
+from bot.loading import read_yaml_mapping, unsafe_character
 
 DEFAULT_TEMPLATE = "{title} — {source}: {summary} {url} {hashtags}"
 PLACEHOLDERS = ("title", "source", "summary", "url", "hashtags")
@@ -245,6 +245,10 @@ class _Checker:
         template = data.get("template", DEFAULT_TEMPLATE)
         if not isinstance(template, str) or not self.template_ok(template):
             template = DEFAULT_TEMPLATE
+        unsafe = unsafe_character(template, "format.template", line_breaks=True)
+        if unsafe:
+            self.problem("format.template", unsafe)
+            template = DEFAULT_TEMPLATE
         hashtags = check_hashtags(data.get("hashtags", []))
         if isinstance(hashtags, str):
             self.problem("format.hashtags", f"format.hashtags: {hashtags}")
@@ -333,6 +337,9 @@ def check_hashtags(value: object) -> tuple[str, ...] | str:
         if not isinstance(item, str | int) or isinstance(item, bool):
             return f"{item!r} is not a hashtag; write words like [MEK, Iran]"
         tag = str(item)
+        unsafe = unsafe_character(tag, "a hashtag")
+        if unsafe:
+            return unsafe
         if tag.startswith("#"):
             return f"write hashtags without '#': {tag[1:]!r}, not {tag!r}"
         if not _HASHTAG.fullmatch(tag):

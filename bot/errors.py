@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+UNSAFE_CHARACTERS = "\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+"""C0 and C1 controls, and the bidirectional embeddings, overrides and isolates: never part of
+the text people read (bot.loading refuses them in posts; a message shows them escaped)."""
+_UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
 
 
 @dataclass(frozen=True)
@@ -19,7 +25,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {' '.join(self.message.split())}"  # always exactly one line
+        line = f"{where}: {' '.join(self.message.split())}"  # always exactly one line
+        # A file name or a field name can carry an escape sequence too: shown, never obeyed.
+        return _UNSAFE.sub(lambda found: found[0].encode("unicode_escape").decode(), line)
 
 
 class BotError(Exception):
@@ -29,9 +37,10 @@ class BotError(Exception):
 class InvalidFile(BotError):
     """A file the bot reads (a post, the config) cannot be used as it is."""
 
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
+    def __init__(self, problem: Problem, *more: Problem) -> None:
+        super().__init__("\n".join(map(str, (problem, *more))))
+        self.problem = problem  # the first
+        self.problems = (problem, *more)  # every problem found, each on its own line
 
 
 class ConfigError(BotError):

@@ -114,9 +114,11 @@ def check_fits(fields: Fields, fmt: Format, limit: int = MAX_WEIGHTED_LENGTH) ->
 
 def _shortest(fields: Fields, fmt: Format) -> str:
     """The most the rules can take away: no summary, no hashtags, the title's first grapheme."""
-    return fill(
-        fmt.template, replace(fields, summary="", title=_first_grapheme(fields.title), hashtags=())
-    )
+    return fill(fmt.template, _shortest_fields(fields))
+
+
+def _shortest_fields(fields: Fields) -> Fields:
+    return replace(fields, summary="", title=_first_grapheme(fields.title), hashtags=())
 
 
 def _refuse_if_too_long(length: int, least: int, limit: int) -> None:
@@ -146,35 +148,52 @@ def render(fields: Fields, fmt: Format, limit: int = MAX_WEIGHTED_LENGTH) -> Ren
     tags = fields.hashtags
     for keep in range(len(tags), -1, -1):
         trial = replace(fields, hashtags=tags[:keep])
-        dropped = ("hashtags",) if keep < len(tags) else ()
         shortened = _shorten_summary_then_title(trial, size, limit, by_grapheme=keep == 0)
         if shortened is not None:
-            best, what = shortened
-            return Rendered(fill(fmt.template, best), size(best), (*what, *dropped))
+            best = shortened
+            return Rendered(fill(fmt.template, best), size(best), _changed(fields, best, fmt))
     # The searches above measure cut after cut and, where a cut changes what counts as a URL,
     # can miss a fit; the shortest form is the guarantee check_fits relies on.
-    shortest = _shortest(fields, fmt)
+    least_fields = _shortest_fields(fields)
+    shortest = fill(fmt.template, least_fields)
     least = weighted_length(shortest)
     _refuse_if_too_long(length, least, limit)
-    return Rendered(shortest, least, ("summary", "title", "hashtags"))
+    return Rendered(shortest, least, _changed(fields, least_fields, fmt))
+
+
+def _changed(before: Fields, after: Fields, fmt: Format) -> tuple[str, ...]:
+    """Which fields the text shows shortened or dropped, in the order they are shortened: only
+    fields the post has, whose placeholder the template uses, and whose value changed."""
+    used = {name for _, name, _, _ in string.Formatter().parse(fmt.template) if name}
+    changed = [
+        name
+        for name, old, new in (
+            ("summary", before.summary.strip(), after.summary.strip()),
+            ("title", before.title.strip(), after.title.strip()),
+        )
+        if name in used and old and new != old
+    ]
+    if "hashtags" in used and after.hashtags != before.hashtags:
+        changed.append("hashtags")
+    return tuple(changed)
 
 
 def _shorten_summary_then_title(
     fields: Fields, size: Callable[[Fields], int], limit: int, *, by_grapheme: bool
-) -> tuple[Fields, tuple[str, ...]] | None:
+) -> Fields | None:
     if size(fields) <= limit:
-        return fields, ()
+        return fields
     summary = _longest(fields.summary, lambda s: size(replace(fields, summary=s)), limit)
     if summary is not None:
-        return replace(fields, summary=summary), ("summary",)
+        return replace(fields, summary=summary)
     no_summary = replace(fields, summary="")
     if size(no_summary) <= limit:
-        return no_summary, ("summary",)
+        return no_summary
     title = _longest(
         fields.title, lambda t: size(replace(no_summary, title=t)), limit, by_grapheme=by_grapheme
     )
     if title is not None:
-        return replace(no_summary, title=title), ("summary", "title")
+        return replace(no_summary, title=title)
     return None
 
 

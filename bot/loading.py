@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bot.errors import InvalidFile, Problem
+from bot.errors import UNSAFE_CHARACTERS, InvalidFile, Problem
 
 MAX_FILE_BYTES = 1_000_000
 """Post and config files are small; a bigger one is a mistake or an attack (SPEC: over 1 MB)."""
@@ -229,6 +229,52 @@ def _check_nodes(root: yaml.Node, fail: Any) -> None:
         elif isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 stack.extend((key, value))
+
+
+# C0 and C1 controls (a YAML escape such as "\x1b", "\0" or "\x9b" writes one) and the
+# bidirectional embeddings, overrides and isolates, which make text display in another order
+# than it is written (U+202E turns "gnp.exe" round). The marks U+200E, U+200F and U+061C and
+# the joiners U+200C, U+200D stay: Persian and Arabic need them.
+_UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
+_UNSAFE_IN_LINES = re.compile(f"(?![\t\n])[{UNSAFE_CHARACTERS}]")
+_CONTROL_NAMES = {
+    0x00: "NUL",
+    0x09: "tab",
+    0x0A: "line break",
+    0x0D: "carriage return",
+    0x1B: "escape",
+    0x7F: "delete",
+    0x85: "next line",
+}
+
+
+def unsafe_character(text: str, what: str, *, line_breaks: bool = False) -> str | None:
+    """What is wrong with the first control or bidirectional formatting character in ``text``
+    (named ``what`` in the message), or None. ``line_breaks``: tabs and line breaks are
+    allowed (a literal ``text`` or a thread part)."""
+    found = (_UNSAFE_IN_LINES if line_breaks else _UNSAFE).search(text)
+    if found is None:
+        return None
+    code = ord(found[0])
+    if code >= 0x202A:
+        import unicodedata  # noqa: PLC0415
+
+        return (
+            f"{what} holds U+{code:04X} ({unicodedata.name(found[0])}), a bidirectional control "
+            "that makes text display in another order than it is written; remove it "
+            "(Persian, Arabic and Hebrew display correctly without it)"
+        )
+    name = _CONTROL_NAMES.get(code)
+    shown = f"U+{code:04X} ({name})" if name else f"U+{code:04X}"
+    if code in (0x09, 0x0A):
+        return (
+            f"{what} holds {shown}; it is one line of text, so remove it (only text: and "
+            "thread: may have line breaks and tabs)"
+        )
+    return (
+        f"{what} holds {shown}, a control character, which a post must not carry (a YAML "
+        'escape such as "\\x1b" or "\\0" writes one); remove it'
+    )
 
 
 def _kind(value: object) -> str:

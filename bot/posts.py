@@ -11,7 +11,9 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import stat
+from collections.abc import Callable
 from dataclasses import asdict, astuple, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, check_hashtags
-from bot.errors import InvalidFile, Problem
+from bot.errors import UNSAFE_CHARACTERS, InvalidFile, Problem
 from bot.start import TOOL_FILES, Unreadable, scan_queue, stat_key
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ POST_KEYS = (
     "not_before", "expires", "priority", "thread", "image", "allow_repeat",
 )  # fmt: skip
 _SPACE = re.compile(r"\s")
+_UNSAFE_NAME = re.compile(f"[{UNSAFE_CHARACTERS}]")
 MAX_ALT_TEXT = 1000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 # Longer fields are certainly mistakes, and measuring them would only waste time.
@@ -146,7 +149,8 @@ def load_queue(config: Config) -> Queue:
         try:
             queue.posts.append(load_post(Path(file.path), file.post_id, config))
         except InvalidFile as error:
-            queue.add_problem(error.problem)
+            for problem in error.problems:
+                queue.add_problem(problem)
     return queue
 
 
@@ -187,10 +191,8 @@ def refresh_index(config: Config, index: PostIndex) -> tuple[str | None, list[Pr
         try:
             post = load_post(Path(file.path), post_id, config)
         except InvalidFile as error:
-            problem = error.problem
-            entries.append(
-                IndexEntry(relative, key, post_id, None, json.dumps(list(astuple(problem))))
-            )
+            problems = [list(astuple(problem)) for problem in error.problems]
+            entries.append(IndexEntry(relative, key, post_id, None, json.dumps(problems)))
             continue
         entries.append(
             IndexEntry(
@@ -215,9 +217,16 @@ def indexed_problems(index: PostIndex, walk_problems: list[Problem]) -> Queue:
     for found in walk_problems:
         queue.add_problem(found)
     for stored in index.indexed_problems():
-        path, line, message = json.loads(stored)
-        queue.add_problem(Problem(path, line, message))
+        for path, line, message in _stored_problems(stored):
+            queue.add_problem(Problem(path, line, message))
     return queue
+
+
+def _stored_problems(stored: str) -> list[list[Any]]:
+    """A file's problems as the index holds them: a list of [path, line, message], or (as
+    written before a file could have several) one [path, line, message] on its own."""
+    problems: list[list[Any]] = json.loads(stored)
+    return [problems] if problems and isinstance(problems[0], str) else problems
 
 
 def indexed_queue(config: Config, index: PostIndex, walk_problems: list[Problem]) -> Queue:
@@ -289,7 +298,7 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
                 config.shown(Path(link)),
                 None,
                 "is a link to a folder, which the queue does not follow; "
-                "move the posts into queue/ itself",
+                f"move the posts into {_queue_shown(config)}/ itself",
             )
         )
     for entry in scan.unreadable:
@@ -298,6 +307,17 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
     by_id: dict[str, list[_PostFile]] = {}
     for relative, path, info, is_link in scan.files:
         if relative.rpartition("/")[2].startswith(TOOL_FILES):
+            continue
+        unsafe = _UNSAFE_NAME.search(relative)
+        if unsafe:  # the id is the path: preview, plan and log would print it
+            queue.add_problem(
+                Problem(
+                    config.shown(Path(path)),
+                    None,
+                    f"its name holds U+{ord(unsafe[0]):04X}, a control or bidirectional "
+                    "character, which the post's id would carry to the screen; rename the file",
+                )
+            )
             continue
         if is_link:
             try:
@@ -313,7 +333,7 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
                         config.shown(Path(path)),
                         None,
                         "is a link that leads outside the queue folder; "
-                        "copy the post into queue/ instead",
+                        f"copy the post into {_queue_shown(config)}/ instead",
                     )
                 )
                 continue
@@ -339,15 +359,18 @@ def _post_files(config: Config, queue: Queue) -> tuple[str | None, list[_PostFil
 def _queue_folder_problem(root: Path, config: Config) -> Problem:
     """Why the queue folder itself could not be read. Nothing in the queue can load then."""
     shown = config.shown(root)
+    # The command to type, for the folder paths.queue names: quoted if the shell needs it,
+    # and with -p if the folders around it are missing too.
+    mkdir = f"mkdir {'' if root.parent.is_dir() else '-p '}{shlex.quote(shown)}"
     try:
         is_folder = stat.S_ISDIR(root.stat().st_mode)
     except OSError:  # missing, or a link to nothing
-        return Problem(shown, None, f"queue folder not found; create it (mkdir {shown})")
+        return Problem(shown, None, f"queue folder not found; create it ({mkdir})")
     if not is_folder:
         return Problem(
             shown,
             None,
-            f"is a file, not the queue folder; move it aside and create the folder (mkdir {shown})",
+            f"is a file, not the queue folder; move it aside and create the folder ({mkdir})",
         )
     try:
         os.scandir(root).close()
@@ -356,11 +379,16 @@ def _queue_folder_problem(root: Path, config: Config) -> Problem:
             shown,
             None,
             f"the queue folder cannot be read ({error.strerror}); let the bot's user open it "
-            f"(chmod a+rx {shown})",
+            f"(chmod a+rx {shlex.quote(shown)})",
         )
     return Problem(
         shown, None, "the queue folder could not be read to the end; check the disk and run again"
     )
+
+
+def _queue_shown(config: Config) -> str:
+    """The queue folder as messages name it: paths.queue, not always queue/."""
+    return config.shown(config.paths.queue)
 
 
 def _unreadable_problem(entry: Unreadable, config: Config) -> Problem:
@@ -370,7 +398,7 @@ def _unreadable_problem(entry: Unreadable, config: Config) -> Problem:
     if entry.kind == "folder":
         message = (
             f"is a folder that cannot be read ({reason}), so its posts are skipped; "
-            f"let the bot's user open it (chmod a+rx {shown}) or move the posts out"
+            f"let the bot's user open it (chmod a+rx {shlex.quote(shown)}) or move the posts out"
         )
     elif entry.kind == "file":
         message = (
@@ -385,7 +413,7 @@ def _unreadable_problem(entry: Unreadable, config: Config) -> Problem:
         if entry.error.errno == errno.ELOOP:
             message = (
                 f"is a link{target} that goes round in a loop and never reaches a file; "
-                "remove it, or point it at a post file in queue/"
+                f"remove it, or point it at a post file in {_queue_shown(config)}/"
             )
         elif entry.error.errno == errno.ENOENT:
             message = (
@@ -395,151 +423,231 @@ def _unreadable_problem(entry: Unreadable, config: Config) -> Problem:
         else:
             message = (
                 f"is a link{target} that cannot be followed ({reason}); remove it, or point it "
-                "at a post file in queue/"
+                f"at a post file in {_queue_shown(config)}/"
             )
     return Problem(shown, None, message)
 
 
 def load_post(path: Path, post_id: str, config: Config) -> Post:
-    """One post file, validated; raises InvalidFile with the first problem found."""
-    import difflib  # noqa: PLC0415
-
-    from bot.formatting import DoesNotFit  # noqa: PLC0415
+    """One post file, validated; raises InvalidFile with every problem found, each on its own
+    line (a file that cannot be read as YAML at all has just that one)."""
     from bot.loading import read_yaml_mapping  # noqa: PLC0415
-    from bot.text import has_invalid_characters  # noqa: PLC0415
 
     shown = config.shown(path)
     document = read_yaml_mapping(
         path, shown, empty_hint="a post needs at least 'title:' and 'url:' (or 'text:')"
     )
-    data, line = document.data, document.line
-
-    def fail(key: str | None, message: str) -> InvalidFile:
-        return InvalidFile(Problem(shown, line(key) if key else None, message))
-
-    for key in data:
-        if key not in POST_KEYS:
-            close = difflib.get_close_matches(key, POST_KEYS, n=1)
-            fix = f"did you mean '{close[0]}'?" if close else "remove it (see README: posts)"
-            raise fail(key, f"unknown field '{key}'; {fix}")
-
-    def text_field(key: str) -> str:
-        value = data.get(key)
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise fail(key, f"{key} must be text, not {value!r}; put it in quotes")
-        if len(value) > MAX_FIELD_CHARACTERS:
-            raise fail(
-                key, f"{key} is {len(value):,} characters; a post is at most 280: shorten it"
-            )
-        if has_invalid_characters(value):
-            raise fail(
-                key, f"{key} holds a character X refuses (U+FFFE, U+FEFF or U+FFFF); remove it"
-            )
-        return value
-
-    text = text_field("text") if "text" in data else None
-    title, url = text_field("title"), text_field("url").strip()
-    _check_content(data, text, title, url, fail)
-
-    hashtags = check_hashtags(data.get("hashtags"))
-    if isinstance(hashtags, str):
-        raise fail("hashtags", f"hashtags: {hashtags}")
-
-    def flag(key: str) -> bool:
-        value = data.get(key, False)
-        if not isinstance(value, bool):
-            raise fail(key, f"{key} must be true or false, not {value!r}")
-        return value
-
-    priority = data.get("priority", 0)
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        raise fail("priority", f"priority must be a whole number like 0 or 5, not {priority!r}")
-
-    thread = data.get("thread") or []
-    if not isinstance(thread, list) or not all(
-        isinstance(part, str) and part.strip() and not has_invalid_characters(part)
-        for part in thread
-    ):
-        raise fail("thread", 'thread must be a list of texts, e.g. ["second post", "third"]')
-
-    try:
-        publish_at, not_before, expires = _timing(data, config.timezone)
-    except _BadMoment as error:
-        raise fail(error.key, str(error)) from None
-
-    post = Post(
-        id=post_id,
-        file=path,
-        title=title,
-        url=url,
-        source=text_field("source"),
-        summary=text_field("summary"),
-        hashtags=hashtags,
-        text=text,
-        approved=flag("approved"),
-        publish_at=publish_at,
-        not_before=not_before,
-        expires=expires,
-        priority=priority,
-        thread=tuple(thread),
-        image=_image(data.get("image"), config, fail),
-        allow_repeat=flag("allow_repeat"),
-    )
-    try:
-        check_post_fits(post, config)
-    except DoesNotFit as error:
-        raise fail(error.field, f"does not fit on X: {error}") from None
+    reader = _PostReader(document.data, document.line, shown)
+    post = reader.post(path, post_id, config)
+    if post is None:  # in the order of the file, as an editor reads it
+        raise InvalidFile(*sorted(reader.problems, key=lambda problem: problem.line or 0))
     return post
 
 
-def _check_content(data: dict[str, Any], text: str | None, title: str, url: str, fail: Any) -> None:
-    """A post is either a literal ``text`` or a title with a web address."""
-    from urllib.parse import urlsplit  # noqa: PLC0415
+# The fields the template fills in: with a literal ``text`` none of them is published.
+_TEMPLATE_FIELDS = ("title", "url", "source", "summary", "hashtags")
+# What a post's text is made of: while one of these has a problem, whether it fits is unknown.
+_TEXT_FIELDS = (*_TEMPLATE_FIELDS, "text", "thread")
 
-    if text is not None and not text.strip():
-        raise fail("text", "text is empty; write the post there, or use title: and url: instead")
-    if text is None:
-        for key, value in (("title", title), ("url", url)):
-            if not value.strip():
-                raise fail(
-                    key if key in data else None,
-                    f"'{key}' is required (or give the whole post as 'text:'); add {key}: ...",
+
+class _PostReader:
+    """Reads one post file's fields, collecting every problem rather than stopping at the
+    first: an editor fixes a file in one go, not one `check` at a time."""
+
+    def __init__(self, data: dict[str, Any], line: Callable[[str], int | None], shown: str) -> None:
+        self.data, self.line, self.shown = data, line, shown
+        self.problems: list[Problem] = []
+        self.broken: set[str] = set()  # fields with a problem: checks that need them wait
+
+    def problem(self, key: str | None, message: str, *, field: str | None = None) -> None:
+        """``key``: the field whose line the problem points at (None: no line)."""
+        self.problems.append(Problem(self.shown, self.line(key) if key else None, message))
+        if field or key:
+            self.broken.add(field or key or "")
+
+    def post(self, path: Path, post_id: str, config: Config) -> Post | None:
+        """The post, or None when there were problems (in ``problems``)."""
+        from bot.formatting import DoesNotFit  # noqa: PLC0415
+
+        self.unknown_fields()
+        data = self.data
+        text = self.text("text", line_breaks=True) if "text" in data else None
+        title, source, summary = self.text("title"), self.text("source"), self.text("summary")
+        url = self.text("url")
+        url = url.strip() if url is not None else None
+        hashtags = self.hashtags()
+        self.content(text, title, url)
+        thread = self.thread()
+        approved, allow_repeat = self.flag("approved"), self.flag("allow_repeat")
+        priority = self.priority()
+        publish_at, not_before, expires = self.timing(config.timezone)
+        image = _image(data.get("image"), config, self.problem)
+        post = Post(
+            id=post_id,
+            file=path,
+            title=title or "",
+            url=url or "",
+            source=source or "",
+            summary=summary or "",
+            hashtags=hashtags,
+            text=text,
+            approved=approved,
+            publish_at=publish_at,
+            not_before=not_before,
+            expires=expires,
+            priority=priority,
+            thread=thread,
+            image=image,
+            allow_repeat=allow_repeat,
+        )
+        if not self.broken & set(_TEXT_FIELDS):
+            try:
+                check_post_fits(post, config)
+            except DoesNotFit as error:
+                self.problem(error.field, f"does not fit on X: {error}")
+        return None if self.problems else post
+
+    def unknown_fields(self) -> None:
+        import difflib  # noqa: PLC0415
+
+        for key in self.data:
+            if key not in POST_KEYS:
+                close = difflib.get_close_matches(key, POST_KEYS, n=1)
+                fix = f"did you mean '{close[0]}'?" if close else "remove it (see README: posts)"
+                self.problem(key, f"unknown field '{key}'; {fix}")
+
+    def text(self, key: str, *, line_breaks: bool = False) -> str | None:
+        """The text of field ``key`` ("" when it is not given), or None after a problem."""
+        value = self.data.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.problem(key, f"{key} must be text, not {value!r}; put it in quotes")
+            return None
+        message = _text_problem(value, key, line_breaks=line_breaks)
+        if message:
+            self.problem(key, message)
+            return None
+        return value
+
+    def content(self, text: str | None, title: str | None, url: str | None) -> None:
+        """A post is either a literal ``text`` or a title with a web address, never both."""
+        from urllib.parse import urlsplit  # noqa: PLC0415
+
+        data = self.data
+        if "text" in data:
+            if text is not None and not text.strip():
+                self.problem(
+                    "text", "text is empty; write the post there, or use title: and url: instead"
                 )
-    if url:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or _SPACE.search(url):
-            raise fail("url", f"url {url!r} is not a web address; it must start with https://")
+            elif text is not None:
+                for key in _TEMPLATE_FIELDS:
+                    if key not in self.broken and data.get(key) not in (None, "", []):
+                        self.problem(
+                            key,
+                            f"text and {key} are both given: text is published as written, so "
+                            f"{key} would be dropped; remove one",
+                        )
+        else:
+            for key, value in (("title", title), ("url", url)):
+                if value is not None and not value.strip():
+                    self.problem(
+                        key if key in data else None,
+                        f"'{key}' is required (or give the whole post as 'text:'); add {key}: ...",
+                        field=key,
+                    )
+        if url and "url" not in self.broken:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or _SPACE.search(url):
+                self.problem(
+                    "url", f"url {url!r} is not a web address; it must start with https://"
+                )
+
+    def hashtags(self) -> tuple[str, ...]:
+        hashtags = check_hashtags(self.data.get("hashtags"))
+        if isinstance(hashtags, str):
+            self.problem("hashtags", f"hashtags: {hashtags}")
+            return ()
+        return hashtags
+
+    def thread(self) -> tuple[str, ...]:
+        thread = self.data.get("thread") or []
+        if not isinstance(thread, list):
+            self.problem("thread", 'thread must be a list of texts, e.g. ["second post", "third"]')
+            return ()
+        parts = []
+        for number, part in enumerate(thread, start=2):  # the post itself is part 1
+            what = f"thread part {number}"
+            if not isinstance(part, str) or not part.strip():
+                self.problem(
+                    "thread",
+                    f"{what} is {'empty' if isinstance(part, str) or part is None else repr(part)}"
+                    '; thread must be a list of texts, e.g. ["second post", "third"]',
+                )
+                continue
+            message = _text_problem(part, what, line_breaks=True)
+            if message:
+                self.problem("thread", message)
+                continue
+            parts.append(part)
+        return tuple(parts)
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            self.problem(key, f"{key} must be true or false, not {value!r}")
+            return False
+        return value
+
+    def priority(self) -> int:
+        priority = self.data.get("priority", 0)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            self.problem(
+                "priority", f"priority must be a whole number like 0 or 5, not {priority!r}"
+            )
+            return 0
+        return priority
+
+    def timing(self, zone: ZoneInfo) -> tuple[datetime | None, datetime | None, datetime | None]:
+        """publish_at, not_before and expires, each on its own, then against each other."""
+
+        def moment(key: str, *, day_end: bool = False) -> datetime | None:
+            try:
+                return _moment(key, self.data.get(key), zone, day_end=day_end)
+            except _BadMoment as error:
+                self.problem(error.key, str(error))
+                return None
+
+        publish_at = moment("publish_at")
+        not_before = moment("not_before")
+        expires = moment("expires", day_end=True)
+        if publish_at and not_before and publish_at < not_before:
+            self.problem(
+                "publish_at",
+                "publish_at is before not_before, so the post could never go out at its time; "
+                "move publish_at later or remove not_before",
+            )
+        earliest = max((moment for moment in (publish_at, not_before) if moment), default=None)
+        if expires and earliest and expires <= earliest:
+            self.problem(
+                "expires", "expires is before the post may go out, so it would never be published"
+            )
+        return publish_at, not_before, expires
 
 
-def _timing(
-    data: dict[str, Any], zone: ZoneInfo
-) -> tuple[datetime | None, datetime | None, datetime | None]:
-    """publish_at, not_before and expires, checked against each other."""
-    raw = data.get("publish_at")
-    if isinstance(raw, str) and len(raw.strip()) == 10:
-        # A bare date would mean midnight: a post released at 00:00 (issue 8).
-        raise _BadMoment(
-            "publish_at",
-            f"publish_at: {raw.strip()} has no time; give a time, e.g. {raw.strip()} 09:00 (or "
-            "use not_before: for 'not before that day')",
-        )
-    publish_at = _moment("publish_at", raw, zone)
-    not_before = _moment("not_before", data.get("not_before"), zone)
-    if publish_at and not_before and publish_at < not_before:
-        raise _BadMoment(
-            "publish_at",
-            "publish_at is before not_before, so the post could never go out at its time; "
-            "move publish_at later or remove not_before",
-        )
-    expires = _moment("expires", data.get("expires"), zone, day_end=True)
-    earliest = max((moment for moment in (publish_at, not_before) if moment), default=None)
-    if expires and earliest and expires <= earliest:
-        raise _BadMoment(
-            "expires", "expires is before the post may go out, so it would never be published"
-        )
-    return publish_at, not_before, expires
+def _text_problem(value: str, what: str, *, line_breaks: bool) -> str | None:
+    """What is wrong with the text of a field (``what``: its name in the message), or None."""
+    from bot.loading import unsafe_character  # noqa: PLC0415
+    from bot.text import has_invalid_characters  # noqa: PLC0415
+
+    if len(value) > MAX_FIELD_CHARACTERS:
+        return f"{what} is {len(value):,} characters; a post is at most 280: shorten it"
+    if has_invalid_characters(value):
+        return f"{what} holds a character X refuses (U+FFFE, U+FEFF or U+FFFF); remove it"
+    # A line break or tab at either end goes when the text is filled in (`summary: >`).
+    return unsafe_character(
+        value if line_breaks else value.strip(" \t\n"), what, line_breaks=line_breaks
+    )
 
 
 class _BadMoment(ValueError):
@@ -551,14 +659,28 @@ class _BadMoment(ValueError):
 def _moment(key: str, value: object, zone: ZoneInfo, *, day_end: bool = False) -> datetime | None:
     """A point in time from YAML: a date, a datetime, or ISO 8601 text; without an offset it
     is in the config's time zone. A bare date means the start of that day, or with
-    ``day_end`` its end (``expires: 2019-10-27`` lets the post out all that day)."""
+    ``day_end`` its end (``expires: 2019-10-27`` lets the post out all that day); publish_at
+    needs a time."""
     if value is None:
         return None
     if isinstance(value, str):
         text = value.strip()
+        if key == "publish_at" and len(text) == 10:
+            # A bare date would mean midnight: a post released at 00:00 (issue 8).
+            raise _BadMoment(
+                "publish_at",
+                f"publish_at: {text} has no time; give a time, e.g. {text} 09:00 (or use "
+                "not_before: for 'not before that day')",
+            )
         try:
-            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+            value = _iso_moment(text)
         except ValueError:
+            padded = _two_digit_form(text)
+            if padded:
+                padded_text, parts = padded
+                raise _BadMoment(
+                    key, f"{key}: {value!r} is not a date: {parts}; write {padded_text}"
+                ) from None
             raise _BadMoment(
                 key, f"{key}: {value!r} is not a date; write e.g. 2019-10-20 or 2019-10-20 09:00"
             ) from None
@@ -570,50 +692,101 @@ def _moment(key: str, value: object, zone: ZoneInfo, *, day_end: bool = False) -
     raise _BadMoment(key, f"{key} must be a date like 2019-10-20 09:00, not {value!r}")
 
 
-def _image(value: object, config: Config, fail: Any) -> Image | None:
+def _iso_moment(text: str) -> date:
+    return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+
+
+_LOOSE_MOMENT = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})(?:([ T])(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?(\D.*)?"
+)
+_MOMENT_PARTS = ("month", "day", "hour", "minute", "second")
+
+
+def _two_digit_form(text: str) -> tuple[str, str] | None:
+    """``2026-12-03 9:00`` written the way ISO 8601 needs it (``2026-12-03 09:00``) and which
+    parts took one digit ("the hour takes two digits"), when that is all that is wrong."""
+    found = _LOOSE_MOMENT.fullmatch(text)
+    if found is None:
+        return None
+    year, month, day, separator, hour, minute, second, rest = found.groups()
+    numbers = (month, day, hour, minute, second)
+    short = [
+        name for name, part in zip(_MOMENT_PARTS, numbers, strict=True) if part and len(part) == 1
+    ]
+    if not short:
+        return None
+    padded = f"{year}-{month:0>2}-{day:0>2}"
+    if separator:
+        padded += f"{separator}{hour:0>2}:{minute:0>2}" + (f":{second:0>2}" if second else "")
+    padded += rest or ""
+    try:
+        _iso_moment(padded)
+    except ValueError:
+        return None
+    if len(short) == 1:
+        return padded, f"the {short[0]} takes two digits"
+    return padded, f"the {', '.join(short[:-1])} and {short[-1]} take two digits"
+
+
+def _image(value: object, config: Config, problem: Callable[[str, str], None]) -> Image | None:
     """The image of a post: inside media/, a real JPEG/PNG/GIF/WEBP of at most 5 MB, with alt
-    text (X: alt text at most 1,000 characters)."""
+    text (X: alt text at most 1,000 characters). Each problem goes to ``problem``; None then."""
     if value is None:
         return None
     usage = 'write image: {path: media/photo.jpg, alt: "what the picture shows"}'
     if not isinstance(value, dict) or not set(value) <= {"path", "alt"}:
-        raise fail("image", f"image must have just 'path' and 'alt'; {usage}")
+        problem("image", f"image must have just 'path' and 'alt'; {usage}")
+        return None
     path, alt = value.get("path"), value.get("alt")
-    if not isinstance(path, str) or not path.strip():
-        raise fail("image", f"image.path is missing; {usage}")
+    alt_problem = None
     if not isinstance(alt, str) or not alt.strip():
-        raise fail(
-            "image",
+        alt_problem = (
             "image.alt is missing: describe the picture for people who cannot see it (1 to 1,000 "
-            "characters)",
+            "characters)"
         )
-    if len(alt) > MAX_ALT_TEXT:
-        raise fail("image", f"image.alt is {len(alt):,} characters; X allows at most 1,000")
+    elif len(alt) > MAX_ALT_TEXT:
+        alt_problem = f"image.alt is {len(alt):,} characters; X allows at most 1,000"
+    else:
+        alt_problem = _text_problem(alt, "image.alt", line_breaks=False)
+    if alt_problem:
+        problem("image", alt_problem)
+    file = _image_file(path, config, usage)
+    if isinstance(file, str):
+        problem("image", file)
+        return None
+    return None if alt_problem or not isinstance(alt, str) else Image(file, alt)
+
+
+def _image_file(path: object, config: Config, usage: str) -> Path | str:
+    """The image file at ``path`` (checked), or what is wrong with it."""
+    if not isinstance(path, str) or not path.strip():
+        return f"image.path is missing; {usage}"
+    from bot.loading import unsafe_character  # noqa: PLC0415
+
+    unsafe = unsafe_character(path, "image.path")
+    if unsafe:
+        return unsafe
     media = config.paths.media
     file = (config.root / path).resolve()
     if not file.is_relative_to(media):
-        raise fail(
-            "image", f"image.path {path!r} is outside {config.shown(media)}/; put the image there"
-        )
+        return f"image.path {path!r} is outside {config.shown(media)}/; put the image there"
     try:
         size = file.stat().st_size
         with file.open("rb") as handle:
             head = handle.read(16)
     except OSError:
-        raise fail(
-            "image", f"image.path {path!r} not found; add the file or fix the path"
-        ) from None
+        return f"image.path {path!r} not found; add the file or fix the path"
     if size > MAX_IMAGE_BYTES:
-        raise fail(
-            "image", f"image {path!r} is {size / 1024 / 1024:.1f} MB; X accepts at most 5 MB"
+        return (
+            f"image {path!r} is {size:,} bytes; X accepts at most {MAX_IMAGE_BYTES:,} (5 MB): "
+            "make it smaller (fewer pixels, or a JPEG of lower quality)"
         )
     if image_type(head) is None:
-        raise fail(
-            "image",
+        return (
             f"image {path!r} is not a JPEG, PNG, GIF or WEBP image (judged by its content, not "
-            "its name); export it in one of those formats",
+            "its name); export it in one of those formats"
         )
-    return Image(file, alt)
+    return file
 
 
 def image_type(head: bytes) -> str | None:

@@ -127,3 +127,30 @@ def test_a_config_without_any_slot_is_a_warning_not_an_error(
     ]
     status = cli("--root", deployment.root, "status", "--now", "2026-01-05T10:00Z").out
     assert "  a: no slots are configured (schedule.slots), so it has no time to go out" in status
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            'timezone: UTC\nformat:\n  template: "\\x1b[1m{title}\\x1b[0m {url}"\n',
+            "config/bot.yaml:3: format.template holds U+001B (escape), a control character",
+        ),
+        (
+            'timezone: UTC\nformat:\n  hashtags: ["MEK\\u202e"]\n',
+            "config/bot.yaml:3: format.hashtags: a hashtag holds U+202E (RIGHT-TO-LEFT "
+            "OVERRIDE), a bidirectional control",
+        ),
+    ],
+)
+def test_control_characters_are_refused_in_what_the_config_adds_to_posts(
+    deployment: Deployment, content: str, expected: str
+) -> None:
+    (found,) = problems(deployment, content)
+    assert found.startswith(expected)
+    assert found.endswith("remove it") or "; remove it" in found
+
+
+def test_a_template_may_keep_its_line_breaks(deployment: Deployment) -> None:
+    deployment.write("config/bot.yaml", 'timezone: UTC\nformat:\n  template: "{title}\\n{url}"\n')
+    assert load_config(deployment.root).format.template == "{title}\n{url}"

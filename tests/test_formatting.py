@@ -130,3 +130,31 @@ def test_result_always_fits(extra: int) -> None:
 def test_too_long_even_shortened_says_what_to_change() -> None:
     with pytest.raises(DoesNotFit, match="shorten the source or the URL"):
         render(Fields("T", "S" * 300, "", URL), Format(TEMPLATE))
+
+
+# --- what preview says was shortened: only fields the post has and the text shows cut ---------
+
+
+def test_a_post_without_summary_reports_only_its_title_as_shortened() -> None:
+    rendered = render(Fields("Headline words " * 30, "Src", "", URL, ("MEK",)), Format(TEMPLATE))
+    assert rendered.shortened == ("title",)
+    assert rendered.text.endswith(f"— Src {URL} #MEK")
+
+
+def test_dropped_hashtags_are_named_but_a_summary_that_was_never_there_is_not() -> None:
+    # A title of one 300-letter word: nothing but dropping the hashtags and cutting inside
+    # the word makes it fit.
+    rendered = render(Fields("W" * 300, "Src", "", URL, ("MEK",)), Format(TEMPLATE))
+    assert rendered.shortened == ("title", "hashtags")
+    assert "#MEK" not in rendered.text
+
+
+def test_a_field_the_template_does_not_show_is_never_named() -> None:
+    fields = Fields("Headline words " * 30, "Src", "A summary.", URL, ("MEK",))
+    rendered = render(fields, Format("{title} {url}"))
+    assert rendered.shortened == ("title",)
+    assert rendered.text.endswith(f"… {URL}")
+
+
+def test_nothing_is_named_when_nothing_was_shortened() -> None:
+    assert render(Fields("T", "Src", "", URL, ("MEK",)), Format(TEMPLATE)).shortened == ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import load_config
-from bot.posts import Queue, load_queue
+from bot.ledger import Ledger
+from bot.posts import Queue, indexed_problems, load_queue, refresh_index
 from tests.conftest import Deployment
 
 VALID = "title: A title\nurl: https://example.org/a\napproved: true\n"
@@ -208,7 +210,7 @@ def test_one_bad_file_does_not_stop_the_others(deployment: Deployment) -> None:
         ('text: ""\n', "queue/p.yaml:1: text is empty; write the post there"),
         (
             'title: T\nurl: "https://e.org/a\\nb"\n',
-            "queue/p.yaml:2: url 'https://e.org/a\\nb' is not a web address",
+            "queue/p.yaml:2: url holds U+000A (line break); it is one line of text, so remove it",
         ),
         (
             "title: " + "t" * 5001 + "\nurl: https://e.org\n",
@@ -321,7 +323,12 @@ def test_image_accepted(deployment: Deployment) -> None:
     ("setup", "path", "alt", "expected"),
     [
         ("media/fake.jpg", "media/fake.jpg", "alt", "is not a JPEG, PNG, GIF or WEBP image"),
-        ("media/big.png", "media/big.png", "alt", "is 6.0 MB; X accepts at most 5 MB"),
+        (
+            "media/big.png",
+            "media/big.png",
+            "alt",
+            "is 6,291,528 bytes; X accepts at most 5,242,880 (5 MB): make it smaller",
+        ),
         ("media/photo.png", "media/photo.png", "", "image.alt is missing"),
         ("media/photo.png", "media/photo.png", "x" * 1001, "image.alt is 1,001 characters"),
         (
@@ -346,3 +353,242 @@ def test_image_problems(
     message = only_problem(deployment)
     assert message.startswith("queue/p.yaml:4: ")
     assert expected in message
+
+
+# --- every problem of a file at once -------------------------------------------------------------
+
+
+def test_every_problem_of_a_file_is_reported_each_on_its_own_line(
+    deployment: Deployment,
+) -> None:
+    deployment.post(
+        "p",
+        "title: 2019\n"
+        "url: ftp://example.org/x\n"
+        "approved: yes please\n"
+        "priority: high\n"
+        "publish_at: next tuesday\n"
+        "tittle: typo\n"
+        "thread: ['fine', '']\n",
+    )
+    queue = load(deployment)
+    assert queue.posts == []
+    assert queue.invalid_files == {"queue/p.yaml"}
+    assert [str(problem) for problem in queue.problems] == [  # in the file's order
+        "queue/p.yaml:1: title must be text, not 2019; put it in quotes",
+        "queue/p.yaml:2: url 'ftp://example.org/x' is not a web address; it must start with "
+        "https://",
+        "queue/p.yaml:3: approved must be true or false, not 'yes please'",
+        "queue/p.yaml:4: priority must be a whole number like 0 or 5, not 'high'",
+        "queue/p.yaml:5: publish_at: 'next tuesday' is not a date; write e.g. 2019-10-20 or "
+        "2019-10-20 09:00",
+        "queue/p.yaml:6: unknown field 'tittle'; did you mean 'title'?",
+        'queue/p.yaml:7: thread part 3 is empty; thread must be a list of texts, e.g. ["second '
+        'post", "third"]',
+    ]
+
+
+def test_a_field_with_a_problem_is_not_also_called_missing(deployment: Deployment) -> None:
+    # title: 2019 is a number: one problem, not a second one saying title is required.
+    deployment.post("p", "title: 2019\nurl: https://example.org/a\n")
+    assert only_problem(deployment) == (
+        "queue/p.yaml:1: title must be text, not 2019; put it in quotes"
+    )
+
+
+def test_the_index_reads_every_problem_and_the_single_problem_it_used_to_store(
+    deployment: Deployment,
+) -> None:
+    deployment.post("p", "title: T\nurl: https://example.org/a\npriority: high\nsumary: x\n")
+    config = load_config(deployment.root)
+    ledger = Ledger.open(config.paths.state)
+    try:
+        _, walk = refresh_index(config, ledger)
+        every = [str(problem) for problem in indexed_problems(ledger, walk).problems]
+        assert every == [str(problem) for problem in load_queue(config).problems]
+        assert len(every) == 2
+        # An entry an earlier version wrote: one [path, line, message], not a list of them.
+        with sqlite3.connect(config.paths.state / "ledger.sqlite3") as db:
+            db.execute(
+                "UPDATE queue_files SET problem = ?",
+                ('["queue/p.yaml", 3, "priority must be a whole number"]',),
+            )
+        _, walk = refresh_index(config, ledger)  # the file is unchanged: not read again
+        queue = indexed_problems(ledger, walk)
+        assert [str(problem) for problem in queue.problems] == [
+            "queue/p.yaml:3: priority must be a whole number"
+        ]
+        assert queue.invalid_files == {"queue/p.yaml"}
+    finally:
+        ledger.close()
+
+
+# --- control and bidirectional characters, however they are written ----------------------------
+
+ESCAPES = [
+    ("\\x1b[31m", "U+001B (escape), a control character"),
+    ("\\0", "U+0000 (NUL), a control character"),
+    ("\\r", "U+000D (carriage return), a control character"),
+    ("\\x9b", "U+009B, a control character"),
+    ("\\x7f", "U+007F (delete), a control character"),
+    ("\\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE), a bidirectional control"),
+    ("\\u202b", "U+202B (RIGHT-TO-LEFT EMBEDDING), a bidirectional control"),
+    ("\\u2067", "U+2067 (RIGHT-TO-LEFT ISOLATE), a bidirectional control"),
+]
+TEXT_FIELDS = [
+    # (the post with the character in its place, the field the message names, its line)
+    ('title: "Red{c}alert"\nurl: https://e.org/a\n', "title", 1),
+    ('title: T\nurl: "https://e.org/{c}a"\n', "url", 2),
+    ('title: T\nurl: https://e.org/a\nsource: "NPO{c}"\n', "source", 3),
+    ('title: T\nurl: https://e.org/a\nsummary: "Sum{c}mary"\n', "summary", 3),
+    ('text: "Literal{c} post"\n', "text", 1),
+    ('title: T\nurl: https://e.org/a\nthread: ["fine", "re{c}ply"]\n', "thread part 3", 3),
+    ('title: T\nurl: https://e.org/a\nhashtags: ["MEK{c}"]\n', "hashtags: a hashtag", 3),
+    (
+        'title: T\nurl: https://e.org/a\nimage: {{path: media/photo.png, alt: "A{c} crowd"}}\n',
+        "image.alt",
+        3,
+    ),
+]
+
+
+@pytest.mark.parametrize(("escape", "described"), ESCAPES)
+@pytest.mark.parametrize(("template", "field", "line"), TEXT_FIELDS)
+def test_a_control_or_bidi_character_written_as_a_yaml_escape_is_refused_in_every_text_field(
+    deployment: Deployment, template: str, field: str, line: int, escape: str, described: str
+) -> None:
+    deployment.write("media/photo.png", PNG)
+    deployment.post("p", template.format(c=escape))
+    message = only_problem(deployment)
+    assert message.startswith(f"queue/p.yaml:{line}: {field} holds {described}")
+    assert "; remove it" in message
+
+
+def test_the_character_is_refused_when_written_raw_too(deployment: Deployment) -> None:
+    # YAML itself lets U+202E through unescaped.
+    deployment.post("p", "title: gnp.\u202eexe\nurl: https://e.org/a\n")
+    assert only_problem(deployment).startswith(
+        "queue/p.yaml:1: title holds U+202E (RIGHT-TO-LEFT OVERRIDE), a bidirectional control "
+        "that makes text display in another order than it is written; remove it"
+    )
+
+
+def test_line_breaks_and_tabs_belong_to_text_and_thread_only(deployment: Deployment) -> None:
+    deployment.post("lines", 'text: "one\\n\\ttwo"\nthread: ["three\\nfour"]\napproved: true\n')
+    deployment.post("title", 'title: "one\\ntwo"\nurl: https://e.org/a\n')
+    deployment.post("folded", "title: >\n  Folded title\nurl: https://e.org/b\n")
+    queue = load(deployment)
+    assert sorted(post.id for post in queue.posts) == ["folded", "lines"]
+    assert [str(problem) for problem in queue.problems] == [
+        "queue/title.yaml:1: title holds U+000A (line break); it is one line of text, so remove "
+        "it (only text: and thread: may have line breaks and tabs)"
+    ]
+
+
+def test_persian_with_its_joiners_and_marks_is_welcome(deployment: Deployment) -> None:
+    title = "گزارش\u200cها \u200fدربارهٔ جداشدگان"  # ZWNJ and RLM: part of writing Persian
+    deployment.post("fa", f'title: "{title}"\nurl: https://e.org/fa\n')
+    (post,) = load(deployment).posts
+    assert post.title == title
+
+
+def test_a_file_name_with_a_control_character_is_refused_and_shown_escaped(
+    deployment: Deployment,
+) -> None:
+    deployment.post("red\x1b[31m", VALID)
+    assert only_problem(deployment) == (
+        "queue/red\\x1b[31m.yaml: its name holds U+001B, a control or bidirectional character, "
+        "which the post's id would carry to the screen; rename the file"
+    )
+
+
+def test_a_field_name_with_an_escape_sequence_is_shown_escaped(deployment: Deployment) -> None:
+    deployment.post("p", VALID + '"\\x1b[2Jtitle": x\n')
+    assert only_problem(deployment) == (
+        "queue/p.yaml:4: unknown field '\\x1b[2Jtitle'; did you mean 'title'?"
+    )
+
+
+# --- text is the whole post: nothing else silently dropped --------------------------------------
+
+
+def test_text_with_title_and_url_names_each_field_that_would_be_dropped(
+    deployment: Deployment,
+) -> None:
+    deployment.post(
+        "p", "text: The whole post.\ntitle: A title\nurl: https://example.org/a\napproved: true\n"
+    )
+    queue = load(deployment)
+    assert queue.posts == []
+    assert [str(problem) for problem in queue.problems] == [
+        "queue/p.yaml:2: text and title are both given: text is published as written, so title "
+        "would be dropped; remove one",
+        "queue/p.yaml:3: text and url are both given: text is published as written, so url "
+        "would be dropped; remove one",
+    ]
+
+
+@pytest.mark.parametrize("extra", ["source: NPO Radio", "summary: A summary.", "hashtags: [MEK]"])
+def test_text_with_any_other_template_field_is_refused_too(
+    deployment: Deployment, extra: str
+) -> None:
+    deployment.post("p", f"text: The whole post.\n{extra}\n")
+    key = extra.split(":", maxsplit=1)[0]
+    assert only_problem(deployment) == (
+        f"queue/p.yaml:2: text and {key} are both given: text is published as written, so "
+        f"{key} would be dropped; remove one"
+    )
+
+
+def test_text_alone_with_its_own_settings_is_fine(deployment: Deployment) -> None:
+    deployment.post("p", 'text: The whole post.\napproved: true\npriority: 2\nthread: ["more"]\n')
+    (post,) = load(deployment).posts
+    assert (post.text, post.title, post.url) == ("The whole post.", "", "")
+
+
+# --- a time written with one digit -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "fix"),
+    [
+        ("publish_at", "2026-12-03 9:00", "the hour takes two digits; write 2026-12-03 09:00"),
+        (
+            "not_before",
+            "2026-12-03 9:5",
+            "the hour and minute take two digits; write 2026-12-03 09:05",
+        ),
+        ("expires", "2026-12-03T18:5Z", "the minute takes two digits; write 2026-12-03T18:05Z"),
+        ("not_before", "2026-1-3", "the month and day take two digits; write 2026-01-03"),
+    ],
+)
+def test_a_one_digit_hour_or_minute_gets_the_two_digit_form_as_its_fix(
+    deployment: Deployment, field: str, written: str, fix: str
+) -> None:
+    deployment.post("p", VALID + f"{field}: {written}\n")
+    assert only_problem(deployment) == f"queue/p.yaml:4: {field}: {written!r} is not a date: {fix}"
+
+
+def test_a_time_that_two_digits_would_not_save_is_still_just_not_a_date(
+    deployment: Deployment,
+) -> None:
+    deployment.post("p", VALID + "publish_at: 2026-12-03 25:0\n")
+    assert only_problem(deployment) == (
+        "queue/p.yaml:4: publish_at: '2026-12-03 25:0' is not a date; write e.g. 2019-10-20 or "
+        "2019-10-20 09:00"
+    )
+
+
+def test_an_image_just_over_5_mb_is_shown_to_be_over(deployment: Deployment) -> None:
+    deployment.write("media/big.png", PNG + b"\0" * (5 * 1024 * 1024 + 1 - len(PNG)))
+    deployment.post("p", image_post("media/big.png"))
+    assert only_problem(deployment) == (
+        "queue/p.yaml:4: image 'media/big.png' is 5,242,881 bytes; X accepts at most 5,242,880 "
+        "(5 MB): make it smaller (fewer pixels, or a JPEG of lower quality)"
+    )
+
+
+def test_an_image_of_exactly_5_mb_is_accepted(deployment: Deployment) -> None:
+    deployment.write("media/big.png", PNG + b"\0" * (5 * 1024 * 1024 - len(PNG)))
+    deployment.post("p", image_post("media/big.png"))
+    assert load(deployment).problems == []
