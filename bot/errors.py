@@ -22,6 +22,7 @@ class Problem:
     path: str
     line: int | None
     message: str
+    field: str | None = None  # the field it is about, where known (check --format json)
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"

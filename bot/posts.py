@@ -217,14 +217,14 @@ def indexed_problems(index: PostIndex, walk_problems: list[Problem]) -> Queue:
     for found in walk_problems:
         queue.add_problem(found)
     for stored in index.indexed_problems():
-        for path, line, message in _stored_problems(stored):
-            queue.add_problem(Problem(path, line, message))
+        for path, line, message, *about in _stored_problems(stored):
+            queue.add_problem(Problem(path, line, message, *about))
     return queue
 
 
 def _stored_problems(stored: str) -> list[list[Any]]:
-    """A file's problems as the index holds them: a list of [path, line, message], or (as
-    written before a file could have several) one [path, line, message] on its own."""
+    """A file's problems as the index holds them: a list of [path, line, message, field], or
+    (as written before a file could have several) one [path, line, message] on its own."""
     problems: list[list[Any]] = json.loads(stored)
     return [problems] if problems and isinstance(problems[0], str) else problems
 
@@ -461,7 +461,8 @@ class _PostReader:
 
     def problem(self, key: str | None, message: str, *, field: str | None = None) -> None:
         """``key``: the field whose line the problem points at (None: no line)."""
-        self.problems.append(Problem(self.shown, self.line(key) if key else None, message))
+        line = self.line(key) if key else None
+        self.problems.append(Problem(self.shown, line, message, field or key))
         if field or key:
             self.broken.add(field or key or "")
 

@@ -370,8 +370,8 @@ def test_check_json_and_github_formats(site: Deployment, cli: Cli) -> None:
     entries = [
         json.loads(line) for line in cli("--root", site.root, "check", "--json").out.splitlines()
     ]
-    assert [(e["path"], e["line"], e["severity"]) for e in entries] == [
-        ("queue/bad.yaml", 2, "error")
+    assert [(e["path"], e["line"], e["field"], e["severity"]) for e in entries] == [
+        ("queue/bad.yaml", 2, "url", "error")
     ]
     assert set(entries[0]) == {"path", "line", "field", "message", "severity"}
     assert text.out == f"queue/bad.yaml:2: {entries[0]['message']}\n"
