@@ -56,6 +56,7 @@ constraints:
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
 	$(BIN)/python bench/bench_run.py
+	$(BIN)/python bench/bench_commands.py
 
 clean:
 	rm -rf .venv .venv-latest $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info \
