@@ -151,7 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
         ["plan", "plan --days 2", "plan --now 2026-12-01 --json"],
     )
     plan.add_argument(
-        "--days", type=_positive("--days"), default=7, metavar="N", help="how far ahead (default 7)"
+        "--days",
+        type=_positive("--days", most=366),
+        default=7,
+        metavar="N",
+        help="how far ahead, 1 to 366 (default 7)",
     )
     _now_option(plan, "plan from T")
     plan.add_argument("--json", action="store_true", help="one JSON object a line")
@@ -237,14 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(option: str) -> Callable[[str], int]:
+def _positive(option: str, most: int | None = None) -> Callable[[str], int]:
     def whole(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = 0
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{option} takes a whole number of 1 or more")
+        if value < 1 or (most is not None and value > most):
+            upto = f" up to {most}" if most is not None else " or more"
+            raise argparse.ArgumentTypeError(f"{option} takes a whole number of 1{upto}")
         return value
 
     return whole
@@ -288,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets = _Secrets(root)
     _log_to_stderr(verbose=args.verbose, secrets=secrets)
     args.secrets = secrets
+    config: Config | None = None
     try:
         if not getattr(args, "needs_config", True):
             return int(args.handler(None, args))
@@ -316,6 +322,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # noqa: BLE001 - a bug: one line; the traceback only with -v
+        from bot.ledger import damaged, ledger_file_name  # noqa: PLC0415
+
+        state = root / "state" if config is None else config.paths.state
+        ledger_error = damaged(
+            error, state / ledger_file_name(secrets.values().get("X_API_BASE_URL"))
+        )
+        if ledger_error is not None:
+            print(f"interlink-bot: {ledger_error}", file=sys.stderr)
+            return CANNOT_RUN
         if args.verbose:
             print(secrets.redact(traceback.format_exc()), file=sys.stderr, end="")
         _say(
@@ -376,16 +391,12 @@ def preview_posts(config: Config, args: argparse.Namespace) -> int:
     by_id = {post.id: post for post in queue.posts}
     status = OK
     posts: list[Post] = []
-    for post_id in wanted or list(by_id):
+    for post_id in [_post_id(given, config) for given in wanted] or list(by_id):
         if post_id in by_id:
             posts.append(by_id[post_id])
         else:
             if not _print_problems_of(post_id, queue, config):
-                queue_folder = config.shown(config.paths.queue)
-                print(
-                    f"interlink-bot: no post with id '{post_id}' in {queue_folder}/",
-                    file=sys.stderr,
-                )
+                print(_unknown_post(post_id, set(by_id), config, ledger=False), file=sys.stderr)
             status = NEEDS_A_PERSON
     for post in posts:
         print(_describe(post, config))
@@ -449,6 +460,9 @@ def _problem_order(problem: Problem) -> tuple[str, int]:
 CREDENTIAL_NAMES = X_CREDENTIALS
 
 
+_SHORTEST_SECRET = 8
+
+
 class _Secrets:
     """The credentials, from the environment or ROOT/.env (which never overrides the
     environment), read once and only when asked for."""
@@ -503,7 +517,11 @@ class _Secrets:
         secrets = [self._values[name] for name in CREDENTIAL_NAMES if self._values.get(name)]
         # each notification URL carries its target's token
         secrets += re.split(r"[\s,]+", self._values.get("NOTIFY_URLS", ""))
-        for value in sorted(filter(None, secrets), key=len, reverse=True):
+        # X's keys and tokens are 25 to 50 characters: a value much shorter is no real secret,
+        # and replacing it would garble words and JSON keys instead (issue 9).
+        for value in sorted(
+            (v for v in secrets if len(v) >= _SHORTEST_SECRET), key=len, reverse=True
+        ):
             text = re.sub(rf"(?<![\w\-]){re.escape(value)}(?![\w\-])", "****", text)
         return text
 
@@ -661,24 +679,24 @@ def _post_id(text: str, config: Config) -> str:
     relative to the current folder or the deployment, or absolute)."""
     candidate = text.strip()
     if candidate.endswith((".yaml", ".yml")):
-        queue = config.paths.queue.resolve()
+        # Not resolved: a link in the queue is a post of its own, not the one it points to.
+        queue = Path(os.path.normpath(config.paths.queue.absolute()))
         for path in (Path(candidate), config.root / candidate):
-            resolved = path.resolve()
-            if resolved.is_relative_to(queue):
-                return resolved.relative_to(queue).with_suffix("").as_posix()
+            given = Path(os.path.normpath(path.absolute()))
+            if given.is_relative_to(queue):
+                return given.relative_to(queue).with_suffix("").as_posix()
         return candidate.rsplit(".", 1)[0]
     return candidate.strip("/")
 
 
-def _unknown_post(post_id: str, known: set[str], config: Config) -> str:
+def _unknown_post(post_id: str, known: set[str], config: Config, *, ledger: bool = True) -> str:
     import difflib  # noqa: PLC0415
 
     close = difflib.get_close_matches(post_id, sorted(known), n=1, cutoff=0.5)
-    hint = f"; did you mean '{close[0]}'?" if close else "; `interlink-bot log` lists the ids"
-    return (
-        f"interlink-bot: no post with id '{post_id}' in {config.shown(config.paths.queue)}/ "
-        f"or the ledger{hint}"
-    )
+    lister = "`interlink-bot log`" if ledger else "`interlink-bot preview`"
+    hint = f"; did you mean '{close[0]}'?" if close else f"; {lister} lists the ids"
+    where = f"{config.shown(config.paths.queue)}/" + (" or the ledger" if ledger else "")
+    return f"interlink-bot: no post with id '{post_id}' in {where}{hint}"
 
 
 def _queue_ids(config: Config) -> set[str]:
@@ -701,14 +719,15 @@ def show_log(config: Config, args: argparse.Namespace) -> int:
         return CANNOT_RUN
     post_id = _post_id(args.post, config) if args.post else None
     with _snapshot(config, endpoint) as ledger:
+        if post_id is not None:
+            known = {record.post_id for record in ledger.records()} | _queue_ids(config)
+            if post_id not in known:
+                print(_unknown_post(post_id, known, config), file=sys.stderr)
+                return NEEDS_A_PERSON
         if args.attempts:
             return _show_attempts(config, args, ledger, endpoint, post_id)
         lines = reports.log(ledger, post_id=post_id, network=args.network, limit=args.limit)
-        known = {record.post_id for record in ledger.records()} if post_id else set()
     if post_id and not lines:
-        if post_id not in known | _queue_ids(config):
-            print(_unknown_post(post_id, known | _queue_ids(config), config), file=sys.stderr)
-            return NEEDS_A_PERSON
         print(f"{post_id}: nothing published or attempted yet")
         return OK
     if endpoint and not args.json:
@@ -813,11 +832,7 @@ def show_status(config: Config, args: argparse.Namespace) -> int:
         f"invalid, {counts['published']} published, {counts['expired']} expired, "
         f"{counts['failed']} failed, {counts['will_not_go_out']} will not go out",
         "next slot: "
-        + (
-            f"{_local(slot, config, weekday=True)}{' (open now)' if found.next_slot_open else ''}"
-            if slot
-            else "none"
-        ),
+        + (f"{_local(slot, config, weekday=True)}{_slot_note(found, config)}" if slot else "none"),
         f"today: {found.published_today} of {found.max_per_day} posts",
     ]
     for network in found.networks:
@@ -848,6 +863,15 @@ def show_status(config: Config, args: argparse.Namespace) -> int:
     return OK
 
 
+def _slot_note(found: Any, config: Config) -> str:
+    if not found.next_slot_open:
+        return ""
+    if found.next_slot_waits_until is None:
+        return " (open now)"
+    until = _local(found.next_slot_waits_until, config)
+    return f" (open now; min_gap_minutes holds it until {until})"
+
+
 def _status_json(found: Any, endpoint: str | None) -> dict[str, Any]:
     """README "status --json": stable field names, times in ISO 8601 UTC."""
 
@@ -859,6 +883,9 @@ def _status_json(found: Any, endpoint: str | None) -> dict[str, Any]:
         "queue": found.counts,
         "next_slot": _utc(found.next_slot) if found.next_slot else None,
         "next_slot_open": found.next_slot_open,
+        "next_slot_waits_until": _utc(found.next_slot_waits_until)
+        if found.next_slot_waits_until
+        else None,
         "today": {"published": found.published_today, "max_per_day": found.max_per_day},
         "networks": {
             network.name: {
@@ -903,10 +930,11 @@ def pause_runs(config: Config, args: argparse.Namespace) -> int:
 
 
 def resume_runs(config: Config, args: argparse.Namespace) -> int:
-    from bot.ledger import Ledger, ledger_file_name  # noqa: PLC0415
+    from bot.ledger import Ledger, check_state_folder, ledger_file_name  # noqa: PLC0415
 
     endpoint = args.secrets.endpoint()
     resumed = False
+    check_state_folder(config.paths.state)
     if (config.paths.state / ledger_file_name(endpoint)).exists():
         ledger = Ledger.open(config.paths.state, endpoint)
         try:
@@ -919,10 +947,20 @@ def resume_runs(config: Config, args: argparse.Namespace) -> int:
 
 
 def retry_post(config: Config, args: argparse.Namespace) -> int:
-    from bot.ledger import FAILED, PUBLISHED, Ledger, ledger_file_name  # noqa: PLC0415
+    from bot.ledger import (  # noqa: PLC0415
+        FAILED,
+        PUBLISHED,
+        Ledger,
+        check_state_folder,
+        ledger_file_name,
+    )
 
     endpoint = args.secrets.endpoint()
     post_id = _post_id(args.id, config)
+    if not post_id:
+        print("interlink-bot: retry needs a post id, e.g. retry 2019/10/a-post", file=sys.stderr)
+        return CANNOT_RUN
+    check_state_folder(config.paths.state)
     records = []
     if (config.paths.state / ledger_file_name(endpoint)).exists():
         ledger = Ledger.open(config.paths.state, endpoint)

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from bot.errors import BotError
+
 LEDGER_FILE = "ledger.sqlite3"
 
 PENDING, PUBLISHED, RETRYING, FAILED = "pending", "published", "retrying", "failed"
@@ -31,6 +33,27 @@ OK, REFUSED, RETRYABLE, UNKNOWN = "ok", "refused", "retryable", "unknown"  # att
 
 
 _X_HOSTS = ("api.twitter.com", "api.x.com", "x.com", "twitter.com")
+
+
+def check_state_folder(folder: Path) -> None:
+    """StateFolderError if something other than a folder stands where the state folder goes
+    (a missing one is fine: there is no ledger yet)."""
+    if folder.exists() and not folder.is_dir():
+        from bot.errors import StateFolderError  # noqa: PLC0415 - off the quiet tick's path
+
+        raise StateFolderError(folder, NotADirectoryError(20, "Not a directory"))
+
+
+def damaged(error: BaseException, file: Path) -> BotError | None:
+    """The LedgerError for ``error`` if it is SQLite finding the ledger damaged (a page past
+    the header overwritten: "database disk image is malformed"), else None."""
+    if not isinstance(error, sqlite3.DatabaseError) or isinstance(
+        error, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.OperationalError
+    ):
+        return None
+    from bot.errors import LedgerError  # noqa: PLC0415 - off the quiet tick's path
+
+    return LedgerError(file, error)
 
 
 def make_state_folder(folder: Path) -> None:
@@ -268,13 +291,15 @@ class Ledger:
     def snapshot(cls, state_dir: Path, endpoint: str | None = None) -> Ledger:
         """A copy in memory of the ledger (an empty one if there is none): what a dry run and
         the read-only commands use, so that they write nothing at all, yet may migrate it and
-        refresh the queue index as a run would (issue 9). The file is only read."""
+        refresh the queue index as a run would (issue 9). Nothing it holds is changed (SQLite
+        may fold a killed run's WAL file into it on closing: the same records)."""
+        check_state_folder(state_dir)
         memory = sqlite3.connect(":memory:", isolation_level=None)
         file = state_dir / ledger_file_name(endpoint)
         if file.exists():
             # Opened for writing but only read: the last connection to close removes the WAL
-            # files it made (a read-only one would leave them behind); the ledger itself is
-            # not changed. A ledger the bot's user may not write is read read-only.
+            # files it made (a read-only one would leave them behind). A ledger the bot's user
+            # may not write is read read-only.
             mode = "rw" if os.access(file, os.W_OK) and os.access(file.parent, os.W_OK) else "ro"
             try:
                 uri = f"{file.resolve().as_uri()}?mode={mode}"

@@ -211,6 +211,7 @@ class Status:
     counts: dict[str, int]
     next_slot: datetime | None
     next_slot_open: bool  # the slot is open now (within its grace) and not yet served
+    next_slot_waits_until: datetime | None  # min_gap_minutes holds the open slot till then
     published_today: int
     max_per_day: int
     networks: list[NetworkStatus]
@@ -247,6 +248,16 @@ def status(
     history = History(records, config)
     open_slot = current_slot(now, config)
     slot_open = open_slot is not None and open_slot not in history.slots_served
+    gap_ends = history.last_slot_post + timedelta(minutes=config.schedule.min_gap_minutes)
+    grace = timedelta(minutes=config.schedule.grace_minutes)
+    waits_until = None
+    if slot_open and open_slot is not None and gap_ends > now:
+        # min_gap_minutes holds the open slot: a run takes it when the gap ends, if within
+        # grace (as `run` and `plan` do), else the next slot is the next one.
+        if gap_ends < open_slot + grace:
+            waits_until = gap_ends
+        else:
+            slot_open = False
     results = last_results(records, ledger.attempts())
     held = network.rate_limited_until
     counts = {
@@ -262,6 +273,7 @@ def status(
         counts=counts,
         next_slot=open_slot if slot_open else next_slot(now, config),
         next_slot_open=slot_open,
+        next_slot_waits_until=waits_until,
         published_today=history.published_on(now.astimezone(config.timezone).date()),
         max_per_day=config.schedule.max_per_day,
         networks=[

@@ -198,8 +198,11 @@ class _Run:
         if dry_run:
             history = History(self.ledger.records(), self.config)
             chosen = due(queue.posts, history, self.now, self.config)
-            for work in [*unfinished, *(self._fresh(item.post, item.slot) for item in chosen)]:
+            works = [*unfinished, *(self._fresh(item.post, item.slot) for item in chosen)]
+            for work in works:
                 self._describe(work)
+            if works:
+                self._would_send()
             self._problems(queue, dry_run=True)
             return
         try:
@@ -316,6 +319,24 @@ class _Run:
             )
             or (slot is not None and not self.ledger.slot_served(slot))
         )
+
+    def _would_send(self) -> None:
+        """What would stop a real run from sending, said by a dry run: a rate limit in force,
+        credentials not set. Nothing is connected to."""
+        try:
+            self._check_rate_limit()
+        except _StopRun:
+            self.report.done[-1] = f"but a real run would not send now: {self.report.done[-1]}"
+        try:
+            credentials = self.credentials() if callable(self.credentials) else self.credentials
+        except CredentialsMissing as error:
+            self.missing_credentials = error.missing
+            self.report.done.append(f"but a real run would not send: {error}")
+            return
+        if credentials is None:
+            self.missing_credentials = list(X_CREDENTIALS)
+            missing = CredentialsMissing(self.missing_credentials, X_CREDENTIALS)
+            self.report.done.append(f"but a real run would not send: {missing}")
 
     def _check_rate_limit(self) -> None:
         """A 429 whose reset lay beyond an earlier run's budget: nothing goes to X before it."""

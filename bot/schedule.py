@@ -22,6 +22,7 @@ Pure: no clock, no files, no network. Every rule reads ``now`` (SPEC: "Time").
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -241,14 +242,25 @@ def plan(
     posts = sorted(
         (post for post in posts if post.approved and post.id not in history.done), key=_turn
     )
+    # A slot that min_gap_minutes holds back opens to a run when the gap ends, within grace.
+    gap = timedelta(minutes=config.schedule.min_gap_minutes)
+    if gap:
+        moments.add(history.last_slot_post + gap)
+    waiting = sorted(moment for moment in moments if now <= moment <= end)
+    heapq.heapify(waiting)
     planned: list[Planned] = []
     seen_held: set[str] = set()
-    for moment in sorted(moment for moment in moments if now <= moment <= end):
+    done_moments: set[datetime] = set()
+    while waiting:
+        moment = heapq.heappop(waiting)
+        if moment in done_moments:
+            continue
+        done_moments.add(moment)
         kept: list[Post] = []
-        planned += [
-            Planned(moment, item.post, item.slot)
-            for item in due(posts, history, moment, config, held=kept, in_turn=True)
-        ]
+        found = due(posts, history, moment, config, held=kept, in_turn=True)
+        planned += [Planned(moment, item.post, item.slot) for item in found]
+        if gap and any(item.slot for item in found) and moment + gap <= end:
+            heapq.heappush(waiting, moment + gap)
         for post in kept:
             if held is not None and post.id not in seen_held:
                 seen_held.add(post.id)

@@ -86,9 +86,13 @@ def test_every_time_people_read_is_in_the_config_zone_and_json_stays_utc(
 def test_a_dry_run_names_the_slot_in_the_config_zone(site: Deployment, cli: Cli) -> None:
     site.post("a", post("Story"))
     result = cli("--root", site.root, "run", "--dry-run", "--now", "2026-12-01 08:35")
-    assert result.out.splitlines()[0] == (
-        "would publish a (slot 2026-12-01 08:30 EST): Story https://example.org/Story"
-    )
+    assert result.out.splitlines() == [
+        "would publish a (slot 2026-12-01 08:30 EST): Story https://example.org/Story",
+        "but a real run would not send: credentials are not set: X_API_KEY, X_API_SECRET, "
+        "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET are missing; put them in .env or the "
+        "environment (see README: credentials)",
+    ]
+    assert result.status == 1  # as the real run would: a problem nobody was told of yet
     assert not (site.root / "state").exists()
 
 
@@ -99,6 +103,29 @@ def test_status_shows_the_slot_open_now_as_plan_does(site: Deployment, cli: Cli)
     plan = cli("--root", site.root, "plan", "--now", now, "--days", "1").out.splitlines()
     assert "next slot: Tue 2026-12-01 17:30 EST (open now)" in status
     assert plan[0] == "Tue 2026-12-01 17:40 EST  slot  a"
+
+
+def test_status_plan_and_run_agree_when_the_gap_holds_an_open_slot(
+    deployment: Deployment, emulator: Sandbox, connect: Connect, cli: Cli
+) -> None:
+    deployment.write(
+        "config/bot.yaml",
+        "timezone: America/New_York\nschedule:\n  slots:\n    daily: ['08:30', '09:00', '17:00']\n"
+        "  min_gap_minutes: 60\n  grace_minutes: 90\n",
+    )
+    deployment.post("a", post("First", priority="1"))
+    deployment.post("b", post("Second"))
+    tick(deployment, connect, datetime(2026, 12, 1, 13, 31, tzinfo=UTC))  # a, at 08:31 EST
+    root = deployment.root
+    status = cli("--root", root, "status", "--now", "2026-12-01 09:05").out.splitlines()
+    assert (
+        "next slot: Tue 2026-12-01 09:00 EST (open now; min_gap_minutes holds it until "
+        "2026-12-01 09:31 EST)"
+    ) in status
+    plan = cli("--root", root, "plan", "--now", "2026-12-01 09:05", "--days", "1").out
+    assert plan.splitlines()[0] == "Tue 2026-12-01 09:31 EST  slot  b"
+    report = tick(deployment, connect, datetime(2026, 12, 1, 14, 31, tzinfo=UTC))  # 09:31 EST
+    assert [line.split(":")[0] for line in report.done] == ["published b"]
 
 
 def test_a_rate_limit_reset_is_said_in_the_config_zone(
@@ -130,8 +157,9 @@ def test_expires_on_a_day_reads_as_the_end_of_that_day(site: Deployment, cli: Cl
         (["sandbox", "--port", "99999"], "is not a port"),
         (["log", "--limit", "0"], "1 or more"),
         (["log", "--limit", "-1"], "1 or more"),
-        (["plan", "--days", "0"], "1 or more"),
-        (["plan", "--days", "-1"], "1 or more"),
+        (["plan", "--days", "0"], "1 up to 366"),
+        (["plan", "--days", "-1"], "1 up to 366"),
+        (["plan", "--days", "3000000"], "1 up to 366"),
     ],
 )
 def test_bad_arguments_are_usage_errors(
@@ -217,6 +245,12 @@ def test_retry_and_log_name_unknown_ids_and_published_posts(
     assert "retrying" in line
     assert "back in line (retry)" in line
     assert "retry`" not in line
+    for attempts in ([], ["--attempts"]):
+        unknown_log = cli("--root", root, "log", "--post", "nope", *attempts)
+        assert unknown_log.status == 1
+        assert "no post with id 'nope'" in unknown_log.err
+    preview = cli("--root", root, "preview", "queue/digest/families-appeal.yaml")
+    assert preview.out.startswith("digest/families-appeal · approved")
     nope = cli("--root", root, "log", "--post", "nope")
     assert nope.status == 1
     assert "no post with id 'nope'" in nope.err
@@ -250,8 +284,24 @@ def test_a_missing_folder_credential_ledger_or_state_is_named(
         assert "Restore it from a backup" in corrupt.err
         assert "internal error" not in corrupt.err
     shutil.rmtree(state)
+    cli("--root", site.root, "pause", "--reason", "r")  # a real ledger, then pages damaged
+    ledger = sqlite3.connect(state / "ledger.sqlite3")
+    with ledger:
+        ledger.execute("CREATE TABLE filler (x)")
+        ledger.executemany("INSERT INTO filler VALUES (?)", [("y" * 500,)] * 200)
+    ledger.close()
+    damaged = bytearray((state / "ledger.sqlite3").read_bytes())
+    damaged[8192 : 8192 * 3] = b"\xff" * 8192 * 2
+    (state / "ledger.sqlite3").write_bytes(bytes(damaged))
+    for command in ("status", "plan", "log", "run", "resume"):
+        broken = cli("--root", site.root, command)
+        assert broken.status == 2, command
+        assert "cannot be opened as the bot's ledger (database disk image is malformed)" in (
+            broken.err
+        )
+    shutil.rmtree(state)
     state.write_text("not a folder")
-    for command in ("run", "pause"):
+    for command in ("run", "pause", "status", "plan", "log", "resume"):
         result = cli("--root", site.root, command)
         assert result.status == 2, command
         assert result.err == (
@@ -356,11 +406,15 @@ def test_a_one_letter_credential_never_garbles_output(
     site: Deployment, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site.post("a", post("Story"))
-    for name in ALL_CREDENTIALS:
-        monkeypatch.setenv(name, "a")
+    for name, value in zip(ALL_CREDENTIALS, ("x", "s", "a", "e"), strict=True):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("X_API_BASE_URL", "http://127.0.0.1:9")  # "rehearsal's" holds an s
     status = cli("--root", site.root, "status").out
-    assert "queue: 1 approved, 0 drafts" in status  # "approved" and "a" untouched
     assert "****" not in status
+    assert "x: credentials: set" in status
+    assert "about the rehearsal's records" in status
+    summary = json.loads(cli("--root", site.root, "status", "--json").out)
+    assert list(summary["networks"]) == ["x"]
 
 
 def test_check_json_and_github_formats(site: Deployment, cli: Cli) -> None:
