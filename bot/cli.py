@@ -310,8 +310,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(root, args.config)
         status: int = args.handler(config, args)
     except ConfigError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
+        form = getattr(args, "format", "text") if args.command == "check" else "text"
+        if form != "text":  # a pull request's check wants the config's problems annotated too
+            _print_problems([(problem, "error") for problem in error.problems], form)
+        else:
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
         return CANNOT_RUN
     except BotError as error:
         print(f"interlink-bot: {error}", file=sys.stderr)
@@ -354,7 +358,19 @@ def check(config: Config, args: argparse.Namespace) -> int:
         *((warning, "warning") for warning in config_warnings(config)),  # shown, not failed
         *((problem, "error") for problem in sorted(queue.problems, key=_problem_order)),
     ]
-    form = getattr(args, "format", "text")
+    _print_problems(found, getattr(args, "format", "text"))
+    valid = len(queue.posts)
+    invalid = len(queue.invalid_files)
+    print(
+        f"{valid} post{'s' if valid != 1 else ''} valid, "
+        f"{invalid} file{'s' if invalid != 1 else ''} with problems",
+        file=sys.stderr,
+    )
+    return NEEDS_A_PERSON if queue.problems else OK
+
+
+def _print_problems(found: list[tuple[Problem, str]], form: str) -> None:
+    """Problems as text lines, JSON lines or GitHub Actions annotations (SPEC: check)."""
     for problem, severity in found:
         message = " ".join(problem.message.split())
         if form == "json":
@@ -373,14 +389,6 @@ def check(config: Config, args: argparse.Namespace) -> int:
             print(f"::{severity} file={problem.path}{line}::{escaped}")
         else:
             print(problem)
-    valid = len(queue.posts)
-    invalid = len(queue.invalid_files)
-    print(
-        f"{valid} post{'s' if valid != 1 else ''} valid, "
-        f"{invalid} file{'s' if invalid != 1 else ''} with problems",
-        file=sys.stderr,
-    )
-    return NEEDS_A_PERSON if queue.problems else OK
 
 
 def preview_posts(config: Config, args: argparse.Namespace) -> int:
@@ -635,6 +643,7 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
     if args.json:
         for entry in planned.entries:
             line = {
+                "kind": "planned",
                 "at": _utc(entry.at),
                 "post_id": entry.post.id,
                 "slot": _utc(entry.slot) if entry.slot else None,
@@ -642,12 +651,15 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
             }
             print(json.dumps(line, ensure_ascii=False))
         for item in planned.will_not_go_out:
-            print(json.dumps({"post_id": item.subject, "will_not_go_out": item.reason}))
+            entry_json = {"kind": "will_not_go_out", "post_id": item.subject}
+            print(json.dumps({**entry_json, "will_not_go_out": item.reason}, ensure_ascii=False))
         for kept in planned.held:
-            print(json.dumps({"post_id": kept.post.id, "held_back": kept.reason(config)}))
+            held_json = {"kind": "held_back", "post_id": kept.post.id}
+            print(json.dumps({**held_json, "held_back": kept.reason(config)}, ensure_ascii=False))
         if planned.paused:
             since, reason = planned.paused
-            print(json.dumps({"paused": {"since": _utc(since), "reason": reason}}))
+            paused_json = {"since": _utc(since), "reason": reason}
+            print(json.dumps({"kind": "paused", "paused": paused_json}, ensure_ascii=False))
         return NEEDS_A_PERSON if queue.problems else OK
     mark = _rehearsal_mark(endpoint)
     if endpoint:

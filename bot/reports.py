@@ -267,7 +267,9 @@ def status(
         "published": len(published),
         "expired": len(expired),
         "failed": len(failed),
-        "will_not_go_out": len(blocked),
+        # posts and files: a network's own problem (credentials, an outage) is listed, not
+        # counted among the queue's figures
+        "will_not_go_out": sum(1 for item in blocked if item.subject != network.network),
     }
     return Status(
         counts=counts,

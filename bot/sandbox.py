@@ -247,7 +247,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"title": "Not Found", "status": 404})
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._send(
+                400, {"title": "Invalid Request", "detail": "bad Content-Length", "status": 400}
+            )
+            return
         raw = self.rfile.read(length) if length else b""
         if self.path == "/sandbox/script":
             try:

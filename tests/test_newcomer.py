@@ -68,8 +68,9 @@ def test_every_time_people_read_is_in_the_config_zone_and_json_stays_utc(
     assert "next slot: Tue 2026-12-01 12:30 EST" in status
     assert any(line.startswith("x: last success: 2026-12-01 08:35 EST b ") for line in status)
     assert any(line.startswith("x: last error: 2026-12-01 08:35 EST a: ") for line in status)
+    site.post("c", post("Noon story"))
     plan = cli("--root", root, "plan", "--now", "2026-12-01 09:00", "--days", "1").out
-    assert "Tue 2026-12-01 12:30 EST  slot" not in plan  # nothing approved is left to go
+    assert plan.splitlines()[0] == "Tue 2026-12-01 12:30 EST  slot  c"
     assert cli("--root", root, "pause", "--reason", "checking a link").status == 0
     paused = cli("--root", root, "status").out  # paused at the clock's time, shown in EST
     assert re.search(
@@ -424,6 +425,11 @@ def test_check_json_and_github_formats(site: Deployment, cli: Cli) -> None:
     entries = [
         json.loads(line) for line in cli("--root", site.root, "check", "--json").out.splitlines()
     ]
+    plan_kinds = {
+        json.loads(line)["kind"]
+        for line in cli("--root", site.root, "plan", "--json").out.splitlines()
+    }
+    assert plan_kinds == {"planned", "will_not_go_out"}
     assert [(e["path"], e["line"], e["field"], e["severity"]) for e in entries] == [
         ("queue/bad.yaml", 2, "url", "error")
     ]
@@ -432,3 +438,7 @@ def test_check_json_and_github_formats(site: Deployment, cli: Cli) -> None:
     github = cli("--root", site.root, "check", "--format", "github")
     assert github.status == 1
     assert github.out == f"::error file=queue/bad.yaml,line=2::{entries[0]['message']}\n"
+    site.write("config/bot.yaml", "timezone: Mars/Olympus\n")
+    broken = cli("--root", site.root, "check", "--format", "github")
+    assert broken.status == 2
+    assert broken.out.startswith("::error file=config/bot.yaml,line=1::timezone")
