@@ -496,6 +496,7 @@ def test_a_file_name_with_a_control_character_is_refused_and_shown_escaped(
     deployment: Deployment,
 ) -> None:
     deployment.post("red\x1b[31m", VALID)
+    assert [problem.path for problem in load(deployment).problems] == ["queue/red\\x1b[31m.yaml"]
     assert only_problem(deployment) == (
         "queue/red\\x1b[31m.yaml: its name holds U+001B, a control or bidirectional character, "
         "which the post's id would carry to the screen; rename the file"
@@ -504,6 +505,9 @@ def test_a_file_name_with_a_control_character_is_refused_and_shown_escaped(
 
 def test_a_field_name_with_an_escape_sequence_is_shown_escaped(deployment: Deployment) -> None:
     deployment.post("p", VALID + '"\\x1b[2Jtitle": x\n')
+    # Whatever prints the problem (check's text, JSON or annotations) gets it escaped.
+    (problem,) = load(deployment).problems
+    assert problem.message == "unknown field '\\x1b[2Jtitle'; did you mean 'title'?"
     assert only_problem(deployment) == (
         "queue/p.yaml:4: unknown field '\\x1b[2Jtitle'; did you mean 'title'?"
     )
