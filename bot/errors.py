@@ -28,6 +28,7 @@ class Problem:
     path: str
     line: int | None
     message: str
+    field: str | None = None  # the field to change (title, schedule.slots.daily), where known
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", printable(self.path))

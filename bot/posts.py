@@ -214,14 +214,14 @@ def indexed_problems(index: PostIndex, walk_problems: list[Problem]) -> Queue:
     for found in walk_problems:
         queue.add_problem(found)
     for stored in index.indexed_problems():
-        for path, line, message in _stored_problems(stored):
-            queue.add_problem(Problem(path, line, message))
+        for values in _stored_problems(stored):
+            queue.add_problem(Problem(*values))
     return queue
 
 
 def _stored_problems(stored: str) -> list[list[Any]]:
-    """A file's problems as the index holds them: a list of [path, line, message], or (as
-    written before a file could have several) one [path, line, message] on its own."""
+    """A file's problems as the index holds them: a list of [path, line, message, field], or
+    (as written before a file could have several) one [path, line, message] on its own."""
     problems: list[list[Any]] = json.loads(stored)
     return [problems] if problems and isinstance(problems[0], str) else problems
 
@@ -450,9 +450,10 @@ class _PostReader:
 
     def problem(self, key: str | None, message: str, *, field: str | None = None) -> None:
         """``key``: the field whose line the problem points at (None: no line)."""
-        self.problems.append(Problem(self.shown, self.line(key) if key else None, message))
-        if field or key:
-            self.broken.add(field or key or "")
+        named = field or key
+        self.problems.append(Problem(self.shown, self.line(key) if key else None, message, named))
+        if named:
+            self.broken.add(named)
 
     def post(self, path: Path, post_id: str, config: Config) -> Post | None:
         """The post, or None when there were problems (in ``problems``)."""
@@ -717,7 +718,7 @@ def _two_digit_form(text: str) -> tuple[str, str] | None:
     return padded, f"the {', '.join(short[:-1])} and {short[-1]} take two digits"
 
 
-def _image(value: object, config: Config, problem: Callable[[str, str], None]) -> Image | None:
+def _image(value: object, config: Config, problem: Callable[..., None]) -> Image | None:
     """The image of a post: inside media/, a real JPEG/PNG/GIF/WEBP of at most 5 MB, with alt
     text (X: alt text at most 1,000 characters). Each problem goes to ``problem``; None then."""
     if value is None:
@@ -738,10 +739,10 @@ def _image(value: object, config: Config, problem: Callable[[str, str], None]) -
     else:
         alt_problem = _text_problem(alt, "image.alt", line_breaks=False)
     if alt_problem:
-        problem("image", alt_problem)
+        problem("image", alt_problem, field="image.alt")
     file = _image_file(path, config, usage)
     if isinstance(file, str):
-        problem("image", file)
+        problem("image", file, field="image.path")
         return None
     return None if alt_problem or not isinstance(alt, str) else Image(file, alt)
 
