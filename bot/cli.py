@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.publisher import Credentials, Publisher
 
 from bot.config import Config, load_config
-from bot.errors import BotError, ConfigError, Problem
+from bot.errors import X_CREDENTIALS, BotError, ConfigError, CredentialsMissing, Problem
 
 if TYPE_CHECKING:
     from bot.ledger import Ledger, Record
@@ -43,17 +43,47 @@ class _CommandParser(argparse.ArgumentParser):
     """A command's parser: -v is accepted after the command too (`interlink-bot run -v`)."""
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(**kwargs)
         self.add_argument(
             "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
         )
 
 
+NOW_FORMATS = (
+    "T is ISO 8601: 2026-03-29T08:05Z, 2026-03-29T09:05+01:00, or '2026-03-29 09:05' and "
+    "2026-03-29 (midnight) in the config's time zone"
+)
+
+
+def _command(
+    commands: Any, name: str, summary: str, details: str, examples: Sequence[str]
+) -> argparse.ArgumentParser:
+    """A command with its one-line summary (in `interlink-bot --help`), what it does, and
+    examples (in `interlink-bot NAME --help`), as twine and httpie show theirs."""
+    shown = "\n".join(f"  interlink-bot {example}" for example in examples)
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}.\n\n{textwrap.fill(details, 78)}",
+        epilog=f"examples:\n{shown}",
+    )
+    return parser
+
+
+def _now_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--now", type=_moment_argument, metavar="T", help=f"{what}; {NOW_FORMATS}")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from bot import __version__  # noqa: PLC0415
+
     parser = argparse.ArgumentParser(
         prog="interlink-bot",
-        description="Publishes approved posts from queue/ to X on a schedule.",
+        description="Publishes approved posts from queue/ to X on a schedule, exactly once.",
+        epilog="`interlink-bot COMMAND --help` shows a command's options and examples.",
     )
+    parser.add_argument("--version", action="version", version=f"interlink-bot {__version__}")
     parser.add_argument(
         "--root",
         type=Path,
@@ -66,31 +96,83 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
     )
-    commands.add_parser(
-        "check", help="validate the config and every queue file, offline"
-    ).set_defaults(handler=check)
-    preview = commands.add_parser(
-        "preview", help="print each post exactly as it will be published, with its length"
+    check_command = _command(
+        commands,
+        "check",
+        "validate the config and every queue file, offline",
+        "One line per problem, PATH:LINE: message, naming the field and the fix. Exit 1 if a "
+        "queue file is invalid, 2 if the config is. Nothing is sent or written.",
+        ["check", "check --json", "--root /srv/interlink check"],
     )
-    preview.add_argument("ids", nargs="*", metavar="ID", help="post ids (default: all)")
+    check_command.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text (default); json: one object a line (path, line, field, message, severity); "
+        "github: GitHub Actions annotations",
+    )
+    check_command.add_argument(
+        "--json", action="store_const", const="json", dest="format", help="same as --format json"
+    )
+    check_command.set_defaults(handler=check)
+
+    preview = _command(
+        commands,
+        "preview",
+        "print each post exactly as it will be published, with its length",
+        "Shows every part of each post (thread replies too) as X will show it, its length "
+        "counted as X counts (n/280), and what was shortened to fit. Offline.",
+        ["preview", "preview 2019/10/mek-and-fake-news"],
+    )
+    preview.add_argument("ids", nargs="*", metavar="ID", help="post ids or files (default: all)")
     preview.set_defaults(handler=preview_posts)
 
-    run = commands.add_parser("run", help="the cron job: publish what is due now, then exit")
-    run.add_argument("--now", type=_moment_argument, help="act as if it were this time")
+    run = _command(
+        commands,
+        "run",
+        "the cron job: publish what is due now, then exit",
+        "Publishes what is due at T (default: the clock) and records every request in the "
+        "ledger before it is sent. --dry-run shows what would be sent and writes nothing.",
+        ["run", "run --dry-run", "run --now '2026-12-01 08:30'"],
+    )
+    _now_option(run, "act as if it were T")
     run.add_argument(
-        "--dry-run", action="store_true", help="do everything but send; record nothing"
+        "--dry-run", action="store_true", help="do everything but send; write nothing at all"
     )
     run.set_defaults(handler=run_once)
 
-    plan = commands.add_parser("plan", help="which post goes out when, without network")
-    plan.add_argument("--days", type=int, default=7, help="how far ahead (default 7)")
-    plan.add_argument("--now", type=_moment_argument, help="plan from this time")
+    plan = _command(
+        commands,
+        "plan",
+        "which post goes out when, without network",
+        "Every post that would go out over the next N days, at which slot, as if each went "
+        "out; those the daily cap holds back; and every approved post that will not go out, "
+        "with why.",
+        ["plan", "plan --days 2", "plan --now 2026-12-01 --json"],
+    )
+    plan.add_argument(
+        "--days", type=_positive("--days"), default=7, metavar="N", help="how far ahead (default 7)"
+    )
+    _now_option(plan, "plan from T")
     plan.add_argument("--json", action="store_true", help="one JSON object a line")
     plan.set_defaults(handler=show_plan)
 
-    history = commands.add_parser("log", help="publish history, newest first")
-    history.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    history.add_argument("--post", metavar="ID", help="only this post")
+    history = _command(
+        commands,
+        "log",
+        "publish history, newest first",
+        "One line per post, network and part: when, status, the link or the error. "
+        "--attempts lists every request made, with X's answer.",
+        ["log", "log --limit 10", "log --post 2019/10/mek-and-fake-news", "log --attempts"],
+    )
+    history.add_argument(
+        "--limit",
+        type=_positive("--limit"),
+        default=50,
+        metavar="N",
+        help="at most N lines (default 50)",
+    )
+    history.add_argument("--post", metavar="ID", help="only this post (its id or file)")
     history.add_argument("--network", metavar="NAME", help="only this network (x)")
     history.add_argument(
         "--attempts", action="store_true", help="every request made, with its outcome"
@@ -98,32 +180,96 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--json", action="store_true", help="one JSON object a line")
     history.set_defaults(handler=show_log)
 
-    status = commands.add_parser("status", help="queue, schedule, last results")
-    status.add_argument("--now", type=_moment_argument, help="as if it were this time")
+    status = _command(
+        commands,
+        "status",
+        "queue, schedule, last results",
+        "Queue counts, the next slot, posts today against the cap, the last success and the "
+        "last error with their times, whether credentials are set, whether runs are paused, "
+        "and every post that will not go out, with why.",
+        ["status", "status --json"],
+    )
+    _now_option(status, "as if it were T")
     status.add_argument("--json", action="store_true", help="as one JSON object")
     status.set_defaults(handler=show_status)
-    pause = commands.add_parser("pause", help="emergency stop: run publishes nothing")
-    pause.add_argument("--reason", default="", help="shown by status and run")
+
+    pause = _command(
+        commands,
+        "pause",
+        "emergency stop: run publishes nothing",
+        "Until `interlink-bot resume`, runs publish nothing. Pausing again keeps the first "
+        "time and adds the new reason.",
+        ["pause --reason 'wrong link in the 13:00 post'"],
+    )
+    pause.add_argument("--reason", default="", help="shown by status, plan and run")
     pause.set_defaults(handler=pause_runs)
-    commands.add_parser("resume", help="undo pause").set_defaults(handler=resume_runs)
-    retry = commands.add_parser("retry", help="put a post that failed for good back in line")
-    retry.add_argument("id", metavar="ID")
+    _command(
+        commands,
+        "resume",
+        "undo pause",
+        "Runs publish again: the next one publishes what is due, including what the pause "
+        "held back (a missed publish_at goes at the next slot).",
+        ["resume"],
+    ).set_defaults(handler=resume_runs)
+    retry = _command(
+        commands,
+        "retry",
+        "put a post that failed for good back in line",
+        "After you fixed what X refused (the text, the image), the post goes out at the next "
+        "run; its image is uploaded again.",
+        ["retry 2019/10/mek-and-fake-news", "retry queue/2019/10/mek-and-fake-news.yaml"],
+    )
+    retry.add_argument("id", metavar="ID", help="the post's id (as log shows it) or its file")
     retry.set_defaults(handler=retry_post)
 
-    sandbox = commands.add_parser("sandbox", help="serve a local stand-in for the X API")
-    sandbox.add_argument("--port", type=int, default=8099, help="default 8099")
+    sandbox = _command(
+        commands,
+        "sandbox",
+        "serve a local stand-in for the X API",
+        "On 127.0.0.1: posts, replies, media, duplicate and rate-limit behaviour, and a page "
+        "listing what was posted. Set X_API_BASE_URL to its address to rehearse against it.",
+        ["sandbox", "sandbox --port 8100"],
+    )
+    sandbox.add_argument(
+        "--port", type=_port, default=8099, metavar="N", help="1-65535 (default 8099)"
+    )
     sandbox.set_defaults(handler=serve_sandbox, needs_config=False)
     return parser
 
 
-def _moment_argument(text: str) -> str:
-    """Checked for form here; read in the config's time zone once that is known."""
+def _positive(option: str) -> Callable[[str], int]:
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{option} takes a whole number of 1 or more")
+        return value
+
+    return whole
+
+
+def _port(text: str) -> int:
     try:
-        datetime.fromisoformat(text.strip())
+        value = int(text)
     except ValueError:
+        value = -1
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port; give one from 1 to 65535")
+    return value
+
+
+def _moment_argument(text: str) -> str:
+    """Checked for form and range here; read in the config's time zone once that is known."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time; {NOW_FORMATS}") from None
+    if not 2000 <= moment.year <= 9000:  # the schedule looks a fortnight either side
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a time; write ISO 8601, e.g. 2026-03-29T08:05Z or '2026-03-29 09:05'"
-        ) from None
+            f"{text!r} is out of range; give a time between the years 2000 and 9000"
+        )
     return text.strip()
 
 
@@ -145,6 +291,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not getattr(args, "needs_config", True):
             return int(args.handler(None, args))
+        if not root.is_dir():
+            where = "--root" if args.root else ("$BOT_ROOT" if os.environ.get("BOT_ROOT") else "")
+            print(
+                f"interlink-bot: {root}: "
+                + ("is not a folder" if root.exists() else "no such folder")
+                + (f" (from {where})" if where else "")
+                + "; give the deployment folder, the one holding config/ and queue/",
+                file=sys.stderr,
+            )
+            return CANNOT_RUN
         config = load_config(root, args.config)
         status: int = args.handler(config, args)
     except ConfigError as error:
@@ -172,16 +328,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def check(config: Config, _: argparse.Namespace) -> int:
-    """One line per problem on stdout, a summary on stderr; exit 1 if any post is invalid."""
+def check(config: Config, args: argparse.Namespace) -> int:
+    """One line per problem on stdout, a summary on stderr; exit 1 if any post is invalid.
+    ``--format json``: one object a line; ``github``: GitHub Actions annotations."""
     from bot.config import config_warnings  # noqa: PLC0415
     from bot.posts import load_queue  # noqa: PLC0415
 
     queue = load_queue(config)
-    for warning in config_warnings(config):  # shown, but no reason to fail the check
-        print(warning)
-    for problem in sorted(queue.problems, key=_problem_order):
-        print(problem)
+    found = [
+        *((warning, "warning") for warning in config_warnings(config)),  # shown, not failed
+        *((problem, "error") for problem in sorted(queue.problems, key=_problem_order)),
+    ]
+    form = getattr(args, "format", "text")
+    for problem, severity in found:
+        message = " ".join(problem.message.split())
+        if form == "json":
+            entry = {
+                "path": problem.path,
+                "line": problem.line,
+                "field": getattr(problem, "field", None),
+                "message": message.removeprefix("warning: "),
+                "severity": severity,
+            }
+            print(json.dumps(entry, ensure_ascii=False))
+        elif form == "github":
+            line = f",line={problem.line}" if problem.line else ""
+            text = message.removeprefix("warning: ")
+            escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::{severity} file={problem.path}{line}::{escaped}")
+        else:
+            print(problem)
     valid = len(queue.posts)
     invalid = len(queue.invalid_files)
     print(
@@ -239,14 +415,14 @@ def _describe(post: Post, config: Config) -> str:
     from bot.text import MAX_WEIGHTED_LENGTH  # noqa: PLC0415
 
     facts = ["approved" if post.approved else "draft (approved: false)"]
+    from bot.times import local, until  # noqa: PLC0415
+
     zone = config.timezone
-    for label, moment in (
-        ("at", post.publish_at),
-        ("not before", post.not_before),
-        ("until", post.expires),
-    ):
+    for label, moment in (("at", post.publish_at), ("not before", post.not_before)):
         if moment is not None:
-            facts.append(f"{label} {moment.astimezone(zone):%Y-%m-%d %H:%M %Z}")
+            facts.append(f"{label} {local(moment, zone)}")
+    if post.expires is not None:
+        facts.append(f"until {until(post.expires, zone)}")
     if post.priority:
         facts.append(f"priority {post.priority}")
     lines = [f"{post.id} · {' · '.join(facts)}"]
@@ -270,7 +446,7 @@ def _problem_order(problem: Problem) -> tuple[str, int]:
 
 # --- credentials and logging -------------------------------------------------------------------
 
-CREDENTIAL_NAMES = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+CREDENTIAL_NAMES = X_CREDENTIALS
 
 
 class _Secrets:
@@ -299,12 +475,19 @@ class _Secrets:
         """X_API_BASE_URL: a rehearsal against another base URL (the sandbox), or None."""
         return self.values().get("X_API_BASE_URL") or None
 
-    def credentials(self) -> Credentials | None:
+    def missing_credentials(self) -> list[str]:
+        """The credential names not set; [] when all are."""
         values = self.values()
-        if not all(values.get(name) for name in CREDENTIAL_NAMES):
-            return None
+        return [name for name in CREDENTIAL_NAMES if not values.get(name)]
+
+    def credentials(self) -> Credentials:
+        """The credentials; CredentialsMissing (naming the missing ones) if any is not set."""
+        missing = self.missing_credentials()
+        if missing:
+            raise CredentialsMissing(missing, CREDENTIAL_NAMES)
         from bot.publisher import Credentials  # noqa: PLC0415
 
+        values = self.values()
         return Credentials(*(values[name] for name in CREDENTIAL_NAMES))
 
     def notify_urls(self, config: Config) -> list[str]:
@@ -313,14 +496,15 @@ class _Secrets:
         return notification_urls(config.notify.urls, self.values().get("NOTIFY_URLS"))
 
     def redact(self, text: str) -> str:
+        """Every secret value replaced by ****, as a whole: a value is never replaced inside
+        a longer word (a one-letter credential would garble every line, issue 9)."""
         if self._values is None:
             return text
-        for name in CREDENTIAL_NAMES:
-            value = self._values.get(name)
-            if value:
-                text = text.replace(value, "****")
-        for url in filter(None, re.split(r"[\s,]+", self._values.get("NOTIFY_URLS", ""))):
-            text = text.replace(url, "****")  # each carries its target's token
+        secrets = [self._values[name] for name in CREDENTIAL_NAMES if self._values.get(name)]
+        # each notification URL carries its target's token
+        secrets += re.split(r"[\s,]+", self._values.get("NOTIFY_URLS", ""))
+        for value in sorted(filter(None, secrets), key=len, reverse=True):
+            text = re.sub(rf"(?<![\w\-]){re.escape(value)}(?![\w\-])", "****", text)
         return text
 
 
@@ -398,42 +582,40 @@ def _connect(secrets: _Secrets) -> Callable[[Credentials], Publisher]:
 
 
 @contextmanager
-def _ledger(config: Config, endpoint: str | None = None) -> Iterator[Ledger | None]:
-    """The ledger if there is one (a rehearsal's, with ``endpoint``): read-only commands
-    never create state/."""
-    from bot.ledger import Ledger, ledger_file_name  # noqa: PLC0415
+def _snapshot(config: Config, endpoint: str | None) -> Iterator[Ledger]:
+    """The ledger as it is now, in memory (an empty one if there is none): read-only
+    commands never write to state/, not even the queue index they refresh."""
+    from bot.ledger import Ledger  # noqa: PLC0415
 
-    if not (config.paths.state / ledger_file_name(endpoint)).exists():
-        yield None
-        return
-    ledger = Ledger.open(config.paths.state, endpoint)
+    ledger = Ledger.snapshot(config.paths.state, endpoint)
     try:
         yield ledger
     finally:
         ledger.close()
 
 
-def _records(config: Config, endpoint: str | None = None) -> list[Record]:
-    with _ledger(config, endpoint) as ledger:
-        return ledger.records() if ledger else []
+def _utc(moment: datetime) -> str:
+    from bot.times import iso_utc  # noqa: PLC0415
+
+    return iso_utc(moment)
+
+
+def _local(moment: datetime, config: Config, **form: bool) -> str:
+    from bot.times import local  # noqa: PLC0415
+
+    return local(moment, config.timezone, **form)
 
 
 def show_plan(config: Config, args: argparse.Namespace) -> int:
-    from bot.posts import load_queue  # noqa: PLC0415
-    from bot.reports import will_not_go_out  # noqa: PLC0415
-    from bot.schedule import Held, History, plan  # noqa: PLC0415
+    from bot import reports  # noqa: PLC0415
 
-    queue = load_queue(config)
     now = _now(args, config)
     endpoint = args.secrets.endpoint()
-    records = _records(config, endpoint)
-    history = History(records, config)
-    zone = config.timezone
-    held: list[Held] = []
-    entries = plan(queue.posts, history, now, config, days=args.days, held=held)
-    blocked = will_not_go_out(queue, records, now, config)
+    with _snapshot(config, endpoint) as ledger:
+        queue = reports.current_queue(config, ledger)
+        planned = reports.plan(config, queue, ledger, now, args.days)
     if args.json:
-        for entry in entries:
+        for entry in planned.entries:
             line = {
                 "at": _utc(entry.at),
                 "post_id": entry.post.id,
@@ -441,63 +623,121 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
                 "networks": ["x"],
             }
             print(json.dumps(line, ensure_ascii=False))
-        for item in blocked:
+        for item in planned.will_not_go_out:
             print(json.dumps({"post_id": item.subject, "will_not_go_out": item.reason}))
-        for kept in held:
+        for kept in planned.held:
             print(json.dumps({"post_id": kept.post.id, "held_back": kept.reason(config)}))
+        if planned.paused:
+            since, reason = planned.paused
+            print(json.dumps({"paused": {"since": _utc(since), "reason": reason}}))
         return NEEDS_A_PERSON if queue.problems else OK
+    mark = _rehearsal_mark(endpoint)
     if endpoint:
-        print(f"{_rehearsal_mark(endpoint)}history from the rehearsal's records, not the real ones")
-    for entry in entries:
+        print(f"{mark}history from the rehearsal's records, not the real ones")
+    if planned.paused:
+        since, reason = planned.paused
+        print(
+            f"PAUSED since {_local(since, config)} ({reason or 'no reason given'}): runs publish "
+            "nothing until `interlink-bot resume`; this is the plan once resumed"
+        )
+    for entry in planned.entries:
         kind = "slot" if entry.slot else "at  "
-        print(f"{entry.at.astimezone(zone):%a %Y-%m-%d %H:%M %Z}  {kind}  {entry.post.id}")
-    if not entries:
-        print(f"nothing to publish in the next {args.days} days")
-    if held:
+        print(f"{_local(entry.at, config, weekday=True)}  {kind}  {entry.post.id}")
+    if not planned.entries:
+        print(f"nothing to publish in the next {args.days} day{'s' if args.days != 1 else ''}")
+    if planned.held:
         print("held back:")
-        for kept in held:
+        for kept in planned.held:
             print(f"  {kept.post.id}: {kept.reason(config)}")
-    if blocked:
+    if planned.will_not_go_out:
         print("will not go out:")
-        for item in blocked:
+        for item in planned.will_not_go_out:
             print(f"  {item}")
     return NEEDS_A_PERSON if queue.problems else OK
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _post_id(text: str, config: Config) -> str:
+    """A post id as people give it: the id itself, or the post's file (`queue/a/b.yaml`,
+    relative to the current folder or the deployment, or absolute)."""
+    candidate = text.strip()
+    if candidate.endswith((".yaml", ".yml")):
+        queue = config.paths.queue.resolve()
+        for path in (Path(candidate), config.root / candidate):
+            resolved = path.resolve()
+            if resolved.is_relative_to(queue):
+                return resolved.relative_to(queue).with_suffix("").as_posix()
+        return candidate.rsplit(".", 1)[0]
+    return candidate.strip("/")
+
+
+def _unknown_post(post_id: str, known: set[str], config: Config) -> str:
+    import difflib  # noqa: PLC0415
+
+    close = difflib.get_close_matches(post_id, sorted(known), n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else "; `interlink-bot log` lists the ids"
+    return (
+        f"interlink-bot: no post with id '{post_id}' in {config.shown(config.paths.queue)}/ "
+        f"or the ledger{hint}"
+    )
+
+
+def _queue_ids(config: Config) -> set[str]:
+    """The ids of the files in the queue folder, without reading them."""
+    from bot.start import scan_queue  # noqa: PLC0415
+
+    scan = scan_queue(str(config.paths.queue))
+    return {relative.rpartition(".")[0] for relative, *_ in scan.files} if scan else set()
 
 
 def show_log(config: Config, args: argparse.Namespace) -> int:
+    from bot import reports  # noqa: PLC0415
+
     endpoint = args.secrets.endpoint()
     if args.network not in (None, "x"):
-        print(f"interlink-bot: no network '{args.network}' in this deployment; use x")
+        print(
+            f"interlink-bot: no network '{args.network}' in this deployment; use x",
+            file=sys.stderr,
+        )
         return CANNOT_RUN
-    if args.attempts:
-        return _show_attempts(config, args, endpoint)
-    records = [r for r in _records(config, endpoint) if args.post in (None, r.post_id)]
-    records = records[: args.limit]
+    post_id = _post_id(args.post, config) if args.post else None
+    with _snapshot(config, endpoint) as ledger:
+        if args.attempts:
+            return _show_attempts(config, args, ledger, endpoint, post_id)
+        lines = reports.log(ledger, post_id=post_id, network=args.network, limit=args.limit)
+        known = {record.post_id for record in ledger.records()} if post_id else set()
+    if post_id and not lines:
+        if post_id not in known | _queue_ids(config):
+            print(_unknown_post(post_id, known | _queue_ids(config), config), file=sys.stderr)
+            return NEEDS_A_PERSON
+        print(f"{post_id}: nothing published or attempted yet")
+        return OK
     if endpoint and not args.json:
         print(f"{_rehearsal_mark(endpoint)}these are the rehearsal's records, not the real ones")
-    for record in records:
+    for line in lines:
+        record = line.record
         if args.json:
             print(json.dumps(_log_entry(record), ensure_ascii=False))
             continue
-        where = f"{record.post_id}" + (f" part {record.part}" if record.part else "")
-        outcome = record.tweet_url or record.error or ""
         print(
-            f"{record.at:%Y-%m-%d %H:%M:%S}Z  {record.status:<9}  {record.network}  {where}  "
-            f"(attempts: {record.attempts})  {outcome}".rstrip()
+            f"{_local(record.at, config, seconds=True)}  {record.status:<9}  {record.network}  "
+            f"{record.post_id}{line.label}  (attempts: {record.attempts})  {line.detail}".rstrip()
         )
-    if not records and not args.json:
+    if not lines and not args.json:
         print("nothing published yet")
     return OK
 
 
-def _show_attempts(config: Config, args: argparse.Namespace, endpoint: str | None) -> int:
-    with _ledger(config, endpoint) as ledger:
-        attempts = ledger.attempts(args.post) if ledger else []
-    attempts = attempts[: args.limit]
+def _show_attempts(
+    config: Config,
+    args: argparse.Namespace,
+    ledger: Ledger,
+    endpoint: str | None,
+    post_id: str | None,
+) -> int:
+    from bot.reports import part_label  # noqa: PLC0415
+
+    attempts = ledger.attempts(post_id)[: args.limit]
+    counts = ledger.part_counts()
     if endpoint and not args.json:
         print(f"{_rehearsal_mark(endpoint)}these are the rehearsal's requests, not the real ones")
     for attempt in attempts:
@@ -514,12 +754,12 @@ def _show_attempts(config: Config, args: argparse.Namespace, endpoint: str | Non
             }
             print(json.dumps(entry, ensure_ascii=False))
             continue
-        where = attempt.post_id + (f" part {attempt.part}" if attempt.part else "")
+        where = attempt.post_id + part_label(attempt.part, counts.get(attempt.post_id))
         answer = str(attempt.http_status) if attempt.http_status else "-"
         detail = attempt.error or ("no answer came" if attempt.outcome == "unknown" else "")
         print(
-            f"{attempt.at:%Y-%m-%d %H:%M:%S}Z  {attempt.network}  {where}  {attempt.kind:<8}  "
-            f"{attempt.outcome:<9}  {answer:>3}  {detail}".rstrip()
+            f"{_local(attempt.at, config, seconds=True)}  {attempt.network}  {where}  "
+            f"{attempt.kind:<8}  {attempt.outcome:<9}  {answer:>3}  {detail}".rstrip()
         )
     if not attempts and not args.json:
         print("no requests made yet")
@@ -546,153 +786,211 @@ def _log_entry(record: Record) -> dict[str, object]:
 
 
 def show_status(config: Config, args: argparse.Namespace) -> int:
-    from bot.ledger import FAILED, PUBLISHED, NetworkState  # noqa: PLC0415
-    from bot.posts import load_queue  # noqa: PLC0415
-    from bot.reports import last_results, outage, will_not_go_out  # noqa: PLC0415
-    from bot.schedule import History, next_slot  # noqa: PLC0415
+    from bot import reports  # noqa: PLC0415
 
-    queue = load_queue(config)
     now = _now(args, config)
     endpoint = args.secrets.endpoint()
-    with _ledger(config, endpoint) as ledger:
-        records = ledger.records() if ledger else []
-        attempts = ledger.attempts() if ledger else []
-        paused = ledger.paused() if ledger else None
-        network = ledger.network_state() if ledger else NetworkState("x", *[None] * 5)
-    history = History(records, config)
-    zone = config.timezone
-    credentials_set = args.secrets.credentials() is not None
-    blocked = will_not_go_out(
-        queue, records, now, config, network=network, credentials_set=credentials_set
-    )
-    minutes = getattr(getattr(config, "notify", None), "outage_minutes", None) or 60
-    down = outage(network, now, minutes)
-    if down:
-        blocked.append(down)
-    published = {r.post_id for r in records if r.part == 0 and r.status == PUBLISHED}
-    failed = {r.post_id for r in records if r.status == FAILED} - published
-    expired = [
-        post.id
-        for post in queue.posts
-        if post.approved
-        and post.expires
-        and post.expires <= now
-        and post.id not in published | failed
-    ]
-    approved = [
-        post.id
-        for post in queue.posts
-        if post.approved and post.id not in published | failed and post.id not in expired
-    ]
-    drafts = sum(1 for post in queue.posts if not post.approved)
-    upcoming = next_slot(now, config)
-    today = history.published_on(now.astimezone(zone).date())
-    results = last_results(records, attempts)
-    held = (
-        network.rate_limited_until
-        if network.rate_limited_until and now < network.rate_limited_until
-        else None
-    )
-    summary: dict[str, Any] = {
-        "rehearsal": endpoint,
-        "queue": {
-            "approved": len(approved),
-            "drafts": drafts,
-            "invalid": len(queue.invalid_files),
-            "published": len(published),
-            "expired": len(expired),
-            "failed": len(failed),
-            "will_not_go_out": len(blocked),
-        },
-        "next_slot": _utc(upcoming) if upcoming else None,
-        "today": {"published": today, "max_per_day": config.schedule.max_per_day},
-        "networks": {
-            "x": {
-                "credentials": credentials_set,
-                "last_success": _result(results.success),
-                "last_error": _result(results.error),
-                "rate_limited_until": _utc(held) if held else None,
-                "failing_since": _utc(network.failing_since) if network.failing_since else None,
-            }
-        },
-        "paused": {"since": _utc(paused[0]), "reason": paused[1]} if paused else None,
-        "will_not_go_out": [{"subject": b.subject, "reason": b.reason} for b in blocked],
-    }
+    missing = args.secrets.missing_credentials()
+    with _snapshot(config, endpoint) as ledger:
+        queue = reports.current_queue(config, ledger)
+        found = reports.status(config, queue, ledger, now, missing_credentials=missing)
     if args.json:
-        _say(args, json.dumps(summary, ensure_ascii=False))
+        _say(args, json.dumps(_status_json(found, endpoint), ensure_ascii=False))
         return OK
 
-    def when(result: tuple[datetime, str] | None) -> str:
-        return f"{result[0]:%Y-%m-%d %H:%M}Z {result[1]}" if result else "none"
+    def when(result: reports.Result | None) -> str:
+        return f"{_local(result.at, config)} {result.what}" if result else "none"
 
-    counts = summary["queue"]
+    counts = found.counts
+    slot = found.next_slot
     lines = [
         *(
             [f"{_rehearsal_mark(endpoint)}about the rehearsal's records, not the real ones"]
             if endpoint
             else []
         ),
-        f"queue: {counts['approved']} approved, {drafts} drafts, {counts['invalid']} invalid, "
-        f"{counts['published']} published, {counts['expired']} expired, {counts['failed']} "
-        f"failed, {counts['will_not_go_out']} will not go out",
+        f"queue: {counts['approved']} approved, {counts['drafts']} drafts, {counts['invalid']} "
+        f"invalid, {counts['published']} published, {counts['expired']} expired, "
+        f"{counts['failed']} failed, {counts['will_not_go_out']} will not go out",
         "next slot: "
-        + (f"{upcoming.astimezone(zone):%a %Y-%m-%d %H:%M %Z}" if upcoming else "none"),
-        f"today: {today} of {config.schedule.max_per_day} posts",
-        f"x: last success: {when(results.success)}",
-        f"x: last error: {when(results.error)}",
-        "x: credentials: " + ("set" if credentials_set else "NOT SET (see README: credentials)"),
-        *([f"x: rate limited until {held:%Y-%m-%d %H:%M:%S}Z"] if held else []),
-        "paused: " + (f"yes, since {paused[0]:%Y-%m-%d %H:%M}Z: {paused[1]}" if paused else "no"),
+        + (
+            f"{_local(slot, config, weekday=True)}{' (open now)' if found.next_slot_open else ''}"
+            if slot
+            else "none"
+        ),
+        f"today: {found.published_today} of {found.max_per_day} posts",
     ]
-    if blocked:
+    for network in found.networks:
+        name = network.name
+        lines += [
+            f"{name}: last success: {when(network.last_success)}",
+            f"{name}: last error: {when(network.last_error)}",
+            f"{name}: credentials: "
+            + ("set" if network.credentials_set else f"NOT SET: {', '.join(missing)} missing"),
+        ]
+        if network.rate_limited_until:
+            until = _local(network.rate_limited_until, config, seconds=True)
+            lines.append(f"{name}: rate limited until {until}")
+    paused = found.paused
+    lines.append(
+        "paused: "
+        + (
+            f"yes, since {_local(paused[0], config)}: {paused[1] or 'no reason given'}"
+            if paused
+            else "no"
+        )
+    )
+    if found.will_not_go_out:
         lines.append("will not go out:")
-        lines += [f"  {item}" for item in blocked]
+        lines += [f"  {item}" for item in found.will_not_go_out]
     for line in lines:
         _say(args, line)
     return OK
 
 
-def _result(result: tuple[datetime, str] | None) -> dict[str, str] | None:
-    return {"at": _utc(result[0]), "what": result[1]} if result else None
+def _status_json(found: Any, endpoint: str | None) -> dict[str, Any]:
+    """README "status --json": stable field names, times in ISO 8601 UTC."""
+
+    def result(value: Any) -> dict[str, str] | None:
+        return {"at": _utc(value.at), "what": value.what} if value else None
+
+    return {
+        "rehearsal": endpoint,
+        "queue": found.counts,
+        "next_slot": _utc(found.next_slot) if found.next_slot else None,
+        "next_slot_open": found.next_slot_open,
+        "today": {"published": found.published_today, "max_per_day": found.max_per_day},
+        "networks": {
+            network.name: {
+                "credentials": network.credentials_set,
+                "last_success": result(network.last_success),
+                "last_error": result(network.last_error),
+                "rate_limited_until": _utc(network.rate_limited_until)
+                if network.rate_limited_until
+                else None,
+                "failing_since": _utc(network.failing_since) if network.failing_since else None,
+            }
+            for network in found.networks
+        },
+        "paused": {"since": _utc(found.paused[0]), "reason": found.paused[1]}
+        if found.paused
+        else None,
+        "will_not_go_out": [
+            {"subject": b.subject, "reason": b.reason} for b in found.will_not_go_out
+        ],
+    }
 
 
 def pause_runs(config: Config, args: argparse.Namespace) -> int:
     from bot.ledger import Ledger  # noqa: PLC0415
 
-    ledger = Ledger.open(config.paths.state)
+    endpoint = args.secrets.endpoint()
+    ledger = Ledger.open(config.paths.state, endpoint)
     try:
-        ledger.pause(args.reason, _now(args, config))
+        before = ledger.pause(args.reason, _now(args, config))
+        paused = ledger.paused()
     finally:
         ledger.close()
-    print("paused: `run` publishes nothing until `interlink-bot resume`")
+    mark = _rehearsal_mark(endpoint)
+    if before is not None and paused is not None:
+        print(
+            f"{mark}already paused since {_local(before[0], config)}; reasons now: "
+            f"{paused[1] or 'none given'}"
+        )
+    else:
+        print(f"{mark}paused: `run` publishes nothing until `interlink-bot resume`")
     return OK
 
 
-def resume_runs(config: Config, _: argparse.Namespace) -> int:
-    with _ledger(config) as ledger:
-        resumed = ledger.resume() if ledger else False
-    print("resumed: the next run publishes what is due" if resumed else "was not paused")
+def resume_runs(config: Config, args: argparse.Namespace) -> int:
+    from bot.ledger import Ledger, ledger_file_name  # noqa: PLC0415
+
+    endpoint = args.secrets.endpoint()
+    resumed = False
+    if (config.paths.state / ledger_file_name(endpoint)).exists():
+        ledger = Ledger.open(config.paths.state, endpoint)
+        try:
+            resumed = ledger.resume()
+        finally:
+            ledger.close()
+    mark = _rehearsal_mark(endpoint)
+    print(mark + ("resumed: the next run publishes what is due" if resumed else "was not paused"))
     return OK
 
 
 def retry_post(config: Config, args: argparse.Namespace) -> int:
-    with _ledger(config, args.secrets.endpoint()) as ledger:
-        ok = ledger.retry(args.id, _now(args, config)) if ledger else False
-    if not ok:
+    from bot.ledger import FAILED, PUBLISHED, Ledger, ledger_file_name  # noqa: PLC0415
+
+    endpoint = args.secrets.endpoint()
+    post_id = _post_id(args.id, config)
+    records = []
+    if (config.paths.state / ledger_file_name(endpoint)).exists():
+        ledger = Ledger.open(config.paths.state, endpoint)
+        try:
+            records = [record for record in ledger.records() if record.post_id == post_id]
+            retried = any(r.status == FAILED for r in records) and ledger.retry(
+                post_id, _now(args, config)
+            )
+            known = {record.post_id for record in ledger.records()}
+        finally:
+            ledger.close()
+    else:
+        retried, known = False, set()
+    mark = _rehearsal_mark(endpoint)
+    if retried:
+        print(f"{mark}{post_id} is back in line for the next run")
+        return OK
+    if not records:
+        if post_id in _queue_ids(config):
+            print(
+                f"interlink-bot: {post_id} has not been sent yet, so there is nothing to retry; "
+                "it goes out when it is due (`interlink-bot plan`)",
+                file=sys.stderr,
+            )
+        else:
+            print(_unknown_post(post_id, known | _queue_ids(config), config), file=sys.stderr)
+        return NEEDS_A_PERSON
+    if all(record.status == PUBLISHED for record in records):
+        link = next((r.tweet_url for r in records if r.part == 0 and r.tweet_url), None)
         print(
-            f"interlink-bot: '{args.id}' has not failed for good; nothing to retry", file=sys.stderr
+            f"interlink-bot: {post_id} is already published{f' ({link})' if link else ''}; "
+            "nothing to retry (to publish it again, copy it to a new file with allow_repeat: "
+            "true)",
+            file=sys.stderr,
         )
         return NEEDS_A_PERSON
-    print(f"{args.id} is back in line for the next run")
-    return OK
+    print(
+        f"interlink-bot: {post_id} has not failed for good: it is still in line and the next "
+        "runs try it (`interlink-bot log --post ID` shows why it waits)",
+        file=sys.stderr,
+    )
+    return NEEDS_A_PERSON
 
 
 def serve_sandbox(_: Config | None, args: argparse.Namespace) -> int:
     from bot.sandbox import OAuthKeys, Sandbox  # noqa: PLC0415
 
     # With credentials set, it checks every signature against them, as X does.
-    credentials = args.secrets.credentials()
-    server = Sandbox(args.port, OAuthKeys(*credentials.values()) if credentials else None)
+    secrets: _Secrets = args.secrets
+    credentials = None if secrets.missing_credentials() else secrets.credentials()
+    try:
+        server = Sandbox(args.port, OAuthKeys(*credentials.values()) if credentials else None)
+    except OSError as error:
+        import errno  # noqa: PLC0415
+
+        if error.errno == errno.EADDRINUSE:
+            print(
+                f"interlink-bot: port {args.port} is in use (another sandbox?); pick another "
+                f"with --port, e.g. --port {args.port + 1 if args.port < 65535 else 8100}",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"interlink-bot: cannot listen on port {args.port} ({error.strerror}); pick "
+                "another with --port (1024-65535 needs no special rights)",
+                file=sys.stderr,
+            )
+        return CANNOT_RUN
     print(f"sandbox: a stand-in for X at {server.base_url} (page: {server.base_url}/)", flush=True)
     print(f"  X_API_BASE_URL={server.base_url} interlink-bot run   # to publish to it", flush=True)
     try:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 UNSAFE_CHARACTERS = "\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
 """C0 and C1 controls, and the bidirectional embeddings, overrides and isolates: never part of
@@ -28,7 +32,7 @@ class Problem:
     path: str
     line: int | None
     message: str
-    field: str | None = None  # the field to change (title, schedule.slots.daily), where known
+    field: str | None = None  # the field it is about, where known (check --format json)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", printable(self.path))
@@ -58,3 +62,50 @@ class ConfigError(BotError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(map(str, problems)))
         self.problems = problems
+
+
+# X's credential names (until the network seam of issue 11 gives each network its own).
+X_CREDENTIALS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+
+
+class CredentialsMissing(BotError):
+    """Some of a network's credentials are not set (neither in the environment nor .env)."""
+
+    def __init__(self, missing: list[str], every: tuple[str, ...]) -> None:
+        names = " and ".join(
+            [", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing
+        )
+        verb = "is" if len(missing) == 1 else "are"
+        others = (
+            ""
+            if len(missing) == len(every)
+            else f" (the other {len(every) - len(missing)} are set)"
+        )
+        super().__init__(
+            f"credentials are not set: {names} {verb} missing{others}; put "
+            f"{'it' if len(missing) == 1 else 'them'} in .env or the environment "
+            "(see README: credentials)"
+        )
+        self.missing = missing
+
+
+class LedgerError(BotError):
+    """The ledger file cannot be opened as a ledger: corrupt, not a database, unreadable."""
+
+    def __init__(self, file: Path, error: Exception) -> None:
+        super().__init__(
+            f"{file}: cannot be opened as the bot's ledger ({error}). Restore it from a backup "
+            "(see README: the ledger); do not just delete it: without it the bot no longer "
+            "knows what it published and would publish it again"
+        )
+
+
+class StateFolderError(BotError):
+    """The state folder cannot be made or used (a file in its place, no permission)."""
+
+    def __init__(self, folder: Path, error: OSError) -> None:
+        if folder.exists() and not folder.is_dir():
+            fix = "it is a file: move it aside, or set paths.state to a folder"
+        else:
+            fix = f"{error.strerror or error}: let the bot's user create and write it"
+        super().__init__(f"{folder}: the state folder cannot be used; {fix}")

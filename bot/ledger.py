@@ -16,6 +16,7 @@ publishes (issue 8).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
@@ -30,6 +31,16 @@ OK, REFUSED, RETRYABLE, UNKNOWN = "ok", "refused", "retryable", "unknown"  # att
 
 
 _X_HOSTS = ("api.twitter.com", "api.x.com", "x.com", "twitter.com")
+
+
+def make_state_folder(folder: Path) -> None:
+    """Create the state folder if need be; StateFolderError if it cannot be used."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        from bot.errors import StateFolderError  # noqa: PLC0415 - off the quiet tick's path
+
+        raise StateFolderError(folder, error) from None
 
 
 def ledger_file_name(endpoint: str | None) -> str:
@@ -247,12 +258,51 @@ class Ledger:
     def open(cls, state_dir: Path, endpoint: str | None = None) -> Ledger:
         """The real account's ledger, or with ``endpoint`` (a base URL other than the
         network's own) that rehearsal's own."""
-        state_dir.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(
-            state_dir / ledger_file_name(endpoint), timeout=30, isolation_level=None
-        )
+        make_state_folder(state_dir)
+        connection = cls._connect(state_dir / ledger_file_name(endpoint))
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")  # a post X has is never forgotten
+        return cls._migrated(connection)
+
+    @classmethod
+    def snapshot(cls, state_dir: Path, endpoint: str | None = None) -> Ledger:
+        """A copy in memory of the ledger (an empty one if there is none): what a dry run and
+        the read-only commands use, so that they write nothing at all, yet may migrate it and
+        refresh the queue index as a run would (issue 9). The file is only read."""
+        memory = sqlite3.connect(":memory:", isolation_level=None)
+        file = state_dir / ledger_file_name(endpoint)
+        if file.exists():
+            # Opened for writing but only read: the last connection to close removes the WAL
+            # files it made (a read-only one would leave them behind); the ledger itself is
+            # not changed. A ledger the bot's user may not write is read read-only.
+            mode = "rw" if os.access(file, os.W_OK) and os.access(file.parent, os.W_OK) else "ro"
+            try:
+                uri = f"{file.resolve().as_uri()}?mode={mode}"
+                source = sqlite3.connect(uri, uri=True, timeout=30)
+                try:
+                    source.backup(memory)
+                finally:
+                    source.close()
+            except sqlite3.Error as error:
+                from bot.errors import LedgerError  # noqa: PLC0415 - off the quiet tick's path
+
+                memory.close()
+                raise LedgerError(file, error) from None
+        return cls._migrated(memory)
+
+    @staticmethod
+    def _connect(file: Path) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(file, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA schema_version").fetchone()  # reads the header
+        except sqlite3.Error as error:
+            from bot.errors import LedgerError  # noqa: PLC0415 - off the quiet tick's path
+
+            raise LedgerError(file, error) from None
+        return connection
+
+    @classmethod
+    def _migrated(cls, connection: sqlite3.Connection) -> Ledger:
         for number, (name, script) in enumerate(_MIGRATIONS, start=1):
             # Checked again inside the write lock: five runs may open a new ledger at once.
             connection.execute("BEGIN IMMEDIATE")
@@ -407,8 +457,10 @@ class Ledger:
     def retry(self, post_id: str, now: datetime) -> bool:
         """Put a post that failed for good back in line; False if it has no failed part. Its
         image is uploaded again: X's media ids expire (expires_after_secs, a day)."""
+        # Its error is dropped: what X said stays in the attempts table (log --attempts), and
+        # `log` no longer tells people to run retry (issue 9).
         cursor = self._write(
-            "UPDATE parts SET status = 'retrying', media_id = NULL, at = ? "
+            "UPDATE parts SET status = 'retrying', media_id = NULL, error = NULL, at = ? "
             "WHERE post_id = ? AND status = 'failed'",
             (_iso(now), post_id),
         )
@@ -438,6 +490,11 @@ class Ledger:
                     for e in entries
                 ],
             )  # fmt: skip
+
+    def part_counts(self) -> dict[str, int]:
+        """How many parts each indexed post has (its first post and thread replies)."""
+        query = "SELECT post_id, parts FROM queue_files WHERE post IS NOT NULL"
+        return dict(self._db.execute(query))
 
     def indexed_posts(self) -> list[str]:
         """The valid posts of the index, as JSON, in path order."""
@@ -598,11 +655,19 @@ class Ledger:
 
     # --- settings ----------------------------------------------------------------------------
 
-    def pause(self, reason: str, now: datetime) -> None:
+    def pause(self, reason: str, now: datetime) -> tuple[datetime, str] | None:
+        """Pause runs. Pausing again keeps the first time and adds the new reason to the old
+        ones, so nobody's reason is lost (issue 9). Returns the pause that was already on."""
+        before = self.paused()
+        since = before[0] if before else now
+        reasons = [r for r in ((before[1] if before else ""), reason.strip()) if r]
+        if len(reasons) == 2 and reasons[1] in reasons[0].split("; "):
+            reasons.pop()
         self._write(
             "INSERT OR REPLACE INTO settings (key, value) VALUES ('paused', ?)",
-            (f"{_iso(now)} {reason}".strip(),),
+            (f"{_iso(since)} {'; '.join(reasons)}".strip(),),
         )
+        return before
 
     def resume(self) -> bool:
         return self._write("DELETE FROM settings WHERE key = 'paused'", ()).rowcount > 0

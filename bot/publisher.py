@@ -369,8 +369,8 @@ def _error_for(status: int, detail: str, reset_header: str | None) -> PublishErr
             when = datetime.fromtimestamp(int(reset_header), UTC) if reset_header else None
         except (ValueError, OverflowError, OSError):
             when = None  # a header we cannot read: back off as for any 429
-        at = f"; the limit resets at {when:%H:%M:%S} UTC" if when else ""
-        return RateLimited(f"X rate limit reached (429){at}", when)
+        # When it resets is said by the runner, in the deployment's time zone (one clock).
+        return RateLimited("X rate limit reached (429)", when)
     if status >= 500:
         return Transient(f"X is having trouble ({status}: {detail})", uncertain=True)
     if status == 401:

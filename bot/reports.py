@@ -9,15 +9,27 @@ web page) to render; nothing prints, reads the clock or opens a file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from bot.ledger import FAILED, PUBLISHED, Attempt, NetworkState, Record
-from bot.schedule import next_slot
+from bot.errors import X_CREDENTIALS, CredentialsMissing
+from bot.ledger import FAILED, PENDING, PUBLISHED, RETRYING, Attempt, NetworkState, Record
+from bot.schedule import Held, History, Planned, current_slot, next_slot
+from bot.schedule import plan as schedule_plan
+from bot.times import local, until
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.ledger import Ledger
     from bot.posts import Queue
+
+
+def part_label(part: int, parts: int | None) -> str:
+    """How a part is named for people: `` part 2/3`` (counted from 1; JSON keeps SPEC's
+    0-based ``part``); nothing for a post without a thread. ``parts`` None: not known."""
+    if parts is None:
+        return f" part {part + 1}" if part else ""
+    return f" part {part + 1}/{parts}" if parts > 1 else ""
 
 
 @dataclass(frozen=True)
@@ -39,13 +51,13 @@ def will_not_go_out(
     config: Config,
     *,
     network: NetworkState | None = None,
-    credentials_set: bool | None = None,
+    missing_credentials: list[str] | None = None,
 ) -> list[WillNotGoOut]:
     """Every approved post that will not go out, with why: its link was already published
     (naming the post that published it), it expired unpublished, it failed for good, it has no
     slot to go out at; every queue file that cannot be read (a post that does not fit, a
     missing or invalid image…); and the network, if its credentials are missing or refused
-    (``credentials_set`` None: not known here)."""
+    (``missing_credentials``: the names not set; None: not known here)."""
     found: list[WillNotGoOut] = []
     zone = config.timezone
     published: set[str] = set()
@@ -73,12 +85,11 @@ def will_not_go_out(
         elif post.id in published:
             continue
         elif post.expires is not None and post.expires <= now:
-            when = post.expires.astimezone(zone)
             found.append(
                 WillNotGoOut(
                     f"expired:{post.id}",
                     post.id,
-                    f"expired unpublished at {when:%Y-%m-%d %H:%M %Z}; change expires: to "
+                    f"expired unpublished at {until(post.expires, zone)}; change expires: to "
                     "publish it, or remove the file",
                 )
             )
@@ -101,16 +112,17 @@ def will_not_go_out(
                 )
             )
     if network is not None:
-        found += _network_blocks(network, credentials_set)
+        found += _network_blocks(network, missing_credentials)
     return found
 
 
-def _network_blocks(network: NetworkState, credentials_set: bool | None) -> list[WillNotGoOut]:
+def _network_blocks(network: NetworkState, missing: list[str] | None) -> list[WillNotGoOut]:
     name = network.network
-    if credentials_set is False or (credentials_set is None and network.credentials_missing):
-        reason = network.credentials_missing or (
-            "credentials are not set: put X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and "
-            "X_ACCESS_TOKEN_SECRET in .env (see README: credentials)"
+    if missing or (missing is None and network.credentials_missing):
+        reason = (
+            str(CredentialsMissing(missing, X_CREDENTIALS))
+            if missing
+            else network.credentials_missing or ""
         )
         return [WillNotGoOut(f"credentials:{name}", name, reason)]
     if network.account_refused:
@@ -118,7 +130,9 @@ def _network_blocks(network: NetworkState, credentials_set: bool | None) -> list
     return []
 
 
-def outage(network: NetworkState, now: datetime, outage_minutes: int) -> WillNotGoOut | None:
+def outage(
+    network: NetworkState, now: datetime, outage_minutes: int, zone: tzinfo
+) -> WillNotGoOut | None:
     """A network failing for at least ``notify.outage_minutes`` (SPEC: Notifications)."""
     since = network.failing_since
     if since is None or now - since < timedelta(minutes=outage_minutes):
@@ -127,7 +141,7 @@ def outage(network: NetworkState, now: datetime, outage_minutes: int) -> WillNot
     return WillNotGoOut(
         f"outage:{network.network}",
         network.network,
-        f"has been failing for {minutes} minutes, since {since:%Y-%m-%d %H:%M} UTC "
+        f"has been failing for {minutes} minutes, since {local(since, zone)} "
         f"({network.failure}); posts wait and are tried again at the next runs",
     )
 
@@ -136,25 +150,187 @@ def outage(network: NetworkState, now: datetime, outage_minutes: int) -> WillNot
 class LastResults:
     """The latest success and the latest error: a later success never erases the error."""
 
-    success: tuple[datetime, str] | None  # when, and what (a post id with its link)
-    error: tuple[datetime, str] | None  # when, and the message
+    success: Result | None  # when, and what (a post id with its link)
+    error: Result | None  # when, and the message
 
 
 def last_results(records: list[Record], attempts: list[Attempt]) -> LastResults:
-    """From the attempts table where it has history, else (a ledger from before it) from the
-    parts: the last published part, the last error seen."""
-    success: tuple[datetime, str] | None = None
-    error: tuple[datetime, str] | None = None
+    """The last published part, and the last error seen: from the attempts table (the time
+    of the request that met it), and from the parts for a ledger older than that table. A
+    part being sent now keeps no error: its old one must not appear with a new time."""
+    success: Result | None = None
+    error: Result | None = None
     for record in records:  # newest first
         if success is None and record.status == PUBLISHED:
             link = f" {record.tweet_url}" if record.tweet_url else ""
-            part = f" part {record.part}" if record.part else ""
-            success = (record.at, f"{record.post_id}{part}{link}")
-        if error is None and record.error:
-            error = (record.at, f"{record.post_id}: {record.error}")
+            success = Result(record.at, f"{record.post_id}{part_label(record.part, None)}{link}")
+        if error is None and record.error and record.status in (FAILED, RETRYING):
+            error = Result(record.at, f"{record.post_id}: {record.error}")
     for attempt in attempts:  # newest first
         if attempt.outcome != "ok" and attempt.error:
-            if error is None or attempt.at >= error[0]:
-                error = (attempt.at, f"{attempt.post_id}: {attempt.error}")
+            if error is None or attempt.at >= error.at:
+                error = Result(attempt.at, f"{attempt.post_id}: {attempt.error}")
             break
     return LastResults(success, error)
+
+
+# --- status, plan and log: what the commands show, as plain data -----------------------------
+
+
+def current_queue(config: Config, ledger: Ledger) -> Queue:
+    """The queue as a run sees it, through the queue index: only files changed since the
+    last run are read again (status and plan on 5,000 posts stay fast). ``ledger`` should be
+    a ``Ledger.snapshot`` for read-only commands: the refreshed index is then never written."""
+    from bot.posts import indexed_queue, refresh_index  # noqa: PLC0415
+
+    _, walk_problems = refresh_index(config, ledger)
+    return indexed_queue(config, ledger, walk_problems)
+
+
+@dataclass(frozen=True)
+class Result:
+    at: datetime
+    what: str
+
+
+@dataclass(frozen=True)
+class NetworkStatus:
+    name: str
+    credentials_set: bool
+    last_success: Result | None
+    last_error: Result | None
+    rate_limited_until: datetime | None
+    failing_since: datetime | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `status` shows. ``counts`` in SPEC's order: approved, drafts, invalid,
+    published, expired, failed, will_not_go_out."""
+
+    counts: dict[str, int]
+    next_slot: datetime | None
+    next_slot_open: bool  # the slot is open now (within its grace) and not yet served
+    published_today: int
+    max_per_day: int
+    networks: list[NetworkStatus]
+    paused: tuple[datetime, str] | None
+    will_not_go_out: list[WillNotGoOut]
+
+
+def status(
+    config: Config,
+    queue: Queue,
+    ledger: Ledger,
+    now: datetime,
+    *,
+    missing_credentials: list[str],
+) -> Status:
+    records = ledger.records()
+    network = ledger.network_state()
+    blocked = will_not_go_out(
+        queue, records, now, config, network=network, missing_credentials=missing_credentials
+    )
+    down = outage(network, now, config.notify.outage_minutes, config.timezone)
+    if down:
+        blocked.append(down)
+    published = {r.post_id for r in records if r.part == 0 and r.status == PUBLISHED}
+    failed = {r.post_id for r in records if r.status == FAILED} - published
+    done = published | failed
+    expired = {
+        post.id
+        for post in queue.posts
+        if post.approved and post.expires and post.expires <= now and post.id not in done
+    }
+    gone = done | expired
+    approved = sum(1 for post in queue.posts if post.approved and post.id not in gone)
+    history = History(records, config)
+    open_slot = current_slot(now, config)
+    slot_open = open_slot is not None and open_slot not in history.slots_served
+    results = last_results(records, ledger.attempts())
+    held = network.rate_limited_until
+    counts = {
+        "approved": approved,
+        "drafts": sum(1 for post in queue.posts if not post.approved),
+        "invalid": len(queue.invalid_files),
+        "published": len(published),
+        "expired": len(expired),
+        "failed": len(failed),
+        "will_not_go_out": len(blocked),
+    }
+    return Status(
+        counts=counts,
+        next_slot=open_slot if slot_open else next_slot(now, config),
+        next_slot_open=slot_open,
+        published_today=history.published_on(now.astimezone(config.timezone).date()),
+        max_per_day=config.schedule.max_per_day,
+        networks=[
+            NetworkStatus(
+                name=network.network,
+                credentials_set=not missing_credentials,
+                last_success=results.success,
+                last_error=results.error,
+                rate_limited_until=held if held is not None and now < held else None,
+                failing_since=network.failing_since,
+            )
+        ],
+        paused=ledger.paused(),
+        will_not_go_out=blocked,
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    entries: list[Planned]
+    held: list[Held]
+    will_not_go_out: list[WillNotGoOut]
+    paused: tuple[datetime, str] | None
+    days: int
+
+
+def plan(config: Config, queue: Queue, ledger: Ledger, now: datetime, days: int) -> Plan:
+
+    records = ledger.records()
+    held: list[Held] = []
+    entries = schedule_plan(queue.posts, History(records, config), now, config, days, held=held)
+    blocked = will_not_go_out(queue, records, now, config)
+    return Plan(entries, held, blocked, ledger.paused(), days)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One part of a post as `log` shows it. ``part`` is SPEC's 0-based number; ``label``
+    names it for people (`` part 2/3``)."""
+
+    record: Record
+    label: str
+    detail: str  # the link, the error, or what it is waiting for
+
+
+def log(ledger: Ledger, *, post_id: str | None, network: str | None, limit: int) -> list[LogLine]:
+    """The publish history, newest change first; for one post, its parts in thread order."""
+    records = ledger.records()
+    counts = ledger.part_counts()
+    for record in records:
+        counts[record.post_id] = max(counts.get(record.post_id, 1), record.part + 1)
+    chosen = [
+        record
+        for record in records
+        if post_id in (None, record.post_id) and network in (None, record.network)
+    ]
+    if post_id is not None:
+        chosen.sort(key=lambda record: record.part)
+    return [
+        LogLine(record, part_label(record.part, counts.get(record.post_id)), _detail(record))
+        for record in chosen[:limit]
+    ]
+
+
+def _detail(record: Record) -> str:
+    if record.status == PUBLISHED:
+        return record.tweet_url or "(its id was not returned)"
+    if record.status == PENDING:
+        return "being sent now (or a run was stopped while sending: the next run resolves it)"
+    if record.status == RETRYING and not record.error:
+        return "back in line (retry): goes out at the next run or slot"
+    return record.error or ""

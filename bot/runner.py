@@ -20,17 +20,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.config import Config
-from bot.ledger import FAILED, PENDING, PUBLISHED, RETRYING, Ledger, OpenProblem, Record
+from bot.errors import X_CREDENTIALS, CredentialsMissing
+from bot.ledger import (
+    FAILED,
+    PENDING,
+    PUBLISHED,
+    RETRYING,
+    Ledger,
+    OpenProblem,
+    Record,
+    make_state_folder,
+)
 from bot.lock import LockHeld, RunLock
 from bot.posts import Image, Post, Queue, indexed_queue, refresh_index, render_post
-from bot.reports import WillNotGoOut, outage, will_not_go_out
+from bot.reports import WillNotGoOut, outage, part_label, will_not_go_out
 from bot.retries import RetryBudget
 from bot.schedule import History, current_slot, due, next_slot
 from bot.start import make_marker
+from bot.times import local
 
 if TYPE_CHECKING:
     from bot.publisher import Credentials, Publisher
@@ -90,27 +101,34 @@ def run(
     problems are told (notify.urls and NOTIFY_URLS). After a run that completed, the
     heartbeat URL is fetched."""
     report = RunReport(rehearsal=endpoint or None)
+
+    def go(ledger: Ledger) -> None:
+        try:
+            _Run(
+                config=config,
+                now=now,
+                ledger=ledger,
+                report=report,
+                credentials=credentials,
+                connect=connect,
+                budget=budget or RetryBudget(),
+                notify_urls=notify_urls or [],
+            ).go(dry_run=dry_run)
+        finally:
+            ledger.close()
+
+    if dry_run:  # "record nothing": it works on a copy in memory, and takes no lock
+        go(Ledger.snapshot(config.paths.state, endpoint))
+        return report
     lock_name = LOCK_FILE if not endpoint else f"{LOCK_FILE}.rehearsal"
+    make_state_folder(config.paths.state)
     try:
         with RunLock(config.paths.state / lock_name):
-            ledger = Ledger.open(config.paths.state, endpoint)
-            try:
-                _Run(
-                    config=config,
-                    now=now,
-                    ledger=ledger,
-                    report=report,
-                    credentials=credentials,
-                    connect=connect,
-                    budget=budget or RetryBudget(),
-                    notify_urls=notify_urls or [],
-                ).go(dry_run=dry_run)
-            finally:
-                ledger.close()
+            go(Ledger.open(config.paths.state, endpoint))
     except LockHeld:
         report.done.append("another run is publishing; this one stops here")
         return report
-    if config.notify.heartbeat_url and not dry_run:
+    if config.notify.heartbeat_url:
         from bot.notify import ping_heartbeat  # noqa: PLC0415
 
         failure = ping_heartbeat(config.notify.heartbeat_url)
@@ -156,15 +174,16 @@ class _Run:
         self.credentials, self.connect, self.budget = credentials, connect, budget
         self.notify_urls = notify_urls
         self.publisher: Publisher | None = None
-        self.credentials_set: bool | None = None  # None: not looked at in this run
+        self.missing_credentials: list[str] | None = None  # None: not looked at in this run
 
     def go(self, *, dry_run: bool) -> None:
         paused = self.ledger.paused()
         if paused:
             at, reason = paused
+            since = local(at, self.config.timezone)
             self.report.done.append(
-                f"paused since {at:%Y-%m-%d %H:%M} UTC ({reason or 'no reason given'}): nothing "
-                "published; `interlink-bot resume` to continue"
+                f"paused since {since} ({reason or 'no reason given'}): nothing published; "
+                "`interlink-bot resume` to continue"
             )
             return
         fingerprint, walk_problems = refresh_index(self.config, self.ledger)
@@ -208,9 +227,9 @@ class _Run:
             self.now,
             self.config,
             network=network,
-            credentials_set=self.credentials_set,
+            missing_credentials=self.missing_credentials,
         )
-        down = outage(network, self.now, self.config.notify.outage_minutes)
+        down = outage(network, self.now, self.config.notify.outage_minutes, self.config.timezone)
         return [*found, down] if down else found
 
     def _problems(self, queue: Queue, *, dry_run: bool) -> list[str]:
@@ -303,7 +322,8 @@ class _Run:
         until = self.ledger.network_state().rate_limited_until
         if until is not None and self.now < until:
             self.report.done.append(
-                f"X's rate limit resets at {until.astimezone(UTC):%H:%M:%S} UTC; nothing is "
+                f"X's rate limit resets at {local(until, self.config.timezone, seconds=True)}; "
+                "nothing is "
                 "sent to X before then, and what is due waits"
             )
             raise _StopRun
@@ -316,24 +336,30 @@ class _Run:
         if work.pending or work.start > 0:
             where = "unfinished: a killed run or a thread stopped part-way"
         elif work.slot:
-            where = f"slot {work.slot:%Y-%m-%d %H:%M} UTC"
+            where = f"slot {local(work.slot, self.config.timezone)}"
         else:
             where = "its publish_at"
         for number in range(work.start, len(work.parts)):
             self.report.done.append(
-                f"would publish {work.post_id} part {number} ({where}): {work.parts[number]}"
+                f"would publish {work.post_id}{part_label(number, len(work.parts))} ({where}): "
+                f"{work.parts[number]}"
             )
 
     def _connected(self) -> Publisher:
         if self.publisher is None:
-            credentials = self.credentials() if callable(self.credentials) else self.credentials
-            self.credentials_set = credentials is not None
+            try:
+                credentials = self.credentials() if callable(self.credentials) else self.credentials
+            except CredentialsMissing as error:  # names the ones missing
+                self.missing_credentials = error.missing
+                self.ledger.credentials_missing(str(error))
+                raise _StopRun from None
             if credentials is None:
+                self.missing_credentials = list(X_CREDENTIALS)
                 self.ledger.credentials_missing(
-                    "credentials are not set: put X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN "
-                    "and X_ACCESS_TOKEN_SECRET in .env (see README: credentials)"
+                    str(CredentialsMissing(self.missing_credentials, X_CREDENTIALS))
                 )
                 raise _StopRun
+            self.missing_credentials = []
             self.ledger.credentials_missing(None)
             if self.connect is not None:
                 self.publisher = self.connect(credentials)
@@ -363,7 +389,8 @@ class _Run:
                 reply_to = publisher.find_published(work.parts[number - 1])
                 if reply_to is None:
                     report.done.append(
-                        f"{work.post_id}: part {number - 1} went out but X does not say its id; "
+                        f"{work.post_id}{part_label(number - 1, len(work.parts))} went out but X "
+                        "does not say its id; "
                         "the rest of the thread waits for the next run"
                     )
                     return True
@@ -408,7 +435,7 @@ class _Run:
                     tweet_id = publisher.find_published(work.parts[number])
                 break
             ledger.published(work.post_id, number, tweet_id, now)
-            part = f" part {number}" if len(work.parts) > 1 else ""
+            part = part_label(number, len(work.parts))
             link = f": https://x.com/i/web/status/{tweet_id}" if tweet_id else " (sent earlier)"
             report.done.append(f"published {work.post_id}{part}{link}")
             reply_to = tweet_id
@@ -481,6 +508,10 @@ class _Run:
 
         stop = isinstance(error, AccountRefused | Transient)
         post_id = work.post_id
+        if isinstance(error, RateLimited) and error.reset is not None:
+            message += (
+                f"; the limit resets at {local(error.reset, self.config.timezone, seconds=True)}"
+            )
         self.ledger.failed(post_id, part, message, self.now, for_good=not stop, uncertain=unknown)
         if isinstance(error, RateLimited) and error.reset is not None and error.reset > self.now:
             self.ledger.hold_network(error.reset)

@@ -116,6 +116,35 @@ _TOO_LONG = {
 }
 
 
+_SCRIPT_ANSWERS = (
+    "ok", "400", "401", "402", "403", "403-permissions", "429", "500", "503", "hang", "hold",
+)  # fmt: skip
+
+
+def _script(raw: bytes) -> list[str]:
+    """The answers of a ``POST /sandbox/script`` body, or ValueError saying what it accepts."""
+    accepted = (
+        'a JSON list of answers, e.g. ["503", "ok"]; each one of '
+        + ", ".join(_SCRIPT_ANSWERS)
+        + ', "429:SECONDS", or "upload:"/"metadata:" followed by one of them'
+    )
+    try:
+        answers = json.loads(raw or b"[]")
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"the body is not JSON; send {accepted}") from None
+    if not isinstance(answers, list):
+        raise ValueError(f"the body is not a list; send {accepted}")
+    for answer in answers:
+        if not isinstance(answer, str):
+            raise ValueError(f"{answer!r} is not an answer; send {accepted}")
+        target, _, rest = answer.partition(":")
+        bare = rest if target in ("upload", "metadata") else answer
+        seconds = bare.partition(":")[2] if bare.startswith("429:") else None
+        if bare not in _SCRIPT_ANSWERS and not (seconds and seconds.replace(".", "", 1).isdigit()):
+            raise ValueError(f"unknown answer {answer!r}; send {accepted}")
+    return answers
+
+
 @dataclass
 class SandboxState:
     posts: list[dict[str, Any]] = field(default_factory=list)
@@ -221,8 +250,13 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if self.path == "/sandbox/script":
+            try:
+                answers = _script(raw)
+            except ValueError as error:
+                self._send(400, {"title": "Invalid Request", "detail": str(error), "status": 400})
+                return
             with self.server.state.lock:
-                self.server.state.script.extend(json.loads(raw or b"[]"))
+                self.server.state.script.extend(answers)
             self._send(200, {"script": self.server.state.script})
             return
         if self.path == "/sandbox/expire-media":

@@ -22,7 +22,9 @@ Pure: no clock, no files, no network. Every rule reads ``now`` (SPEC: "Time").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -83,6 +85,7 @@ class History:
         self.published_at: list[datetime] = []  # first parts, for the daily cap
         self.slots_served: set[datetime] = set()
         self.last_slot_post = _EARLIEST
+        self._per_day: Counter[date] | None = None
         for record in records:
             if record.status == FAILED:
                 self.done.add(record.post_id)
@@ -97,7 +100,11 @@ class History:
                 self.last_slot_post = max(self.last_slot_post, record.at)
 
     def published_on(self, day: date) -> int:
-        return sum(1 for moment in self.published_at if moment.astimezone(self.zone).date() == day)
+        if self._per_day is None:  # counted once, not at each moment `plan` asks (issue 9)
+            self._per_day = Counter(
+                moment.astimezone(self.zone).date() for moment in self.published_at
+            )
+        return self._per_day[day]
 
     def add(self, post: Post, slot: datetime | None, at: datetime) -> None:
         """Count ``post`` as published at ``at`` (for the rest of a run, or for `plan`)."""
@@ -105,6 +112,8 @@ class History:
         if post.url:
             self.links.add(post.url)
         self.published_at.append(at)
+        if self._per_day is not None:
+            self._per_day[at.astimezone(self.zone).date()] += 1
         if slot is not None:
             self.slots_served.add(slot)
             self.last_slot_post = max(self.last_slot_post, at)
@@ -125,28 +134,37 @@ def _turn(post: Post) -> tuple[int, datetime, str]:
 
 
 def due(
-    posts: Iterable[Post],
+    posts: Sequence[Post],
     history: History,
     now: datetime,
     config: Config,
     *,
     held: list[Post] | None = None,
+    in_turn: bool = False,
 ) -> list[Due]:
     """The posts to publish at ``now``, in order. ``history`` is updated as if they went out.
-    ``held`` collects the posts that would go now but for ``max_per_day``."""
+    ``held`` collects the posts that would go now but for ``max_per_day``. ``in_turn``: the
+    posts are already sorted by their turn (``plan`` sorts once for all its moments)."""
     schedule = config.schedule
     today = now.astimezone(config.timezone).date()
     room = schedule.max_per_day - history.published_on(today)
     grace = timedelta(minutes=schedule.grace_minutes)
-    candidates = sorted((post for post in posts if is_candidate(post, history, now)), key=_turn)
+    ordered = posts if in_turn else sorted(posts, key=_turn)
     chosen: list[Due] = []
 
     timed = sorted(
-        (post for post in candidates if post.publish_at is not None and post.publish_at <= now),
+        (
+            post
+            for post in ordered
+            if post.publish_at is not None
+            and post.publish_at <= now
+            and is_candidate(post, history, now)
+        ),
         key=lambda post: (post.publish_at, *_turn(post)),
     )
     on_time = [post for post in timed if post.publish_at and now - post.publish_at <= grace]
-    missed = [post for post in timed if post not in on_time]
+    on_time_ids = {post.id for post in on_time}
+    missed = [post for post in timed if post.id not in on_time_ids]
     for post in on_time:
         if not is_candidate(post, history, now):  # an earlier one may have taken its link
             continue
@@ -161,8 +179,9 @@ def due(
     gap = timedelta(minutes=schedule.min_gap_minutes)
     if slot is None or slot in history.slots_served or history.last_slot_post + gap > now:
         return chosen
-    # A missed publish_at goes first at the slot, ahead of the slot posts.
-    line = [*missed, *(post for post in candidates if post.publish_at is None)]
+    # A missed publish_at goes first at the slot, ahead of the slot posts; only the first
+    # that can go is needed, so the others are never looked at (plan asks at every moment).
+    line = itertools.chain(missed, (post for post in ordered if post.publish_at is None))
     for post in line:
         if not is_candidate(post, history, now):
             continue
@@ -218,13 +237,17 @@ def plan(
     moments.update(post.publish_at for post in posts if post.publish_at and now < post.publish_at)
     # Not before a post may go out, nor after: the run at those moments decides too.
     moments.update(post.not_before for post in posts if post.not_before and now < post.not_before)
+    # Only these can ever be due in the plan: each moment's `due` need not look at the rest.
+    posts = sorted(
+        (post for post in posts if post.approved and post.id not in history.done), key=_turn
+    )
     planned: list[Planned] = []
     seen_held: set[str] = set()
     for moment in sorted(moment for moment in moments if now <= moment <= end):
         kept: list[Post] = []
         planned += [
             Planned(moment, item.post, item.slot)
-            for item in due(posts, history, moment, config, held=kept)
+            for item in due(posts, history, moment, config, held=kept, in_turn=True)
         ]
         for post in kept:
             if held is not None and post.id not in seen_held:

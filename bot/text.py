@@ -6,15 +6,20 @@ publishes for its own clients: ``parseTweet`` for the weighted length and
 The conformance data in tests/data/twitter-text passes in full (tests/test_text.py).
 
 The rules, in short: the text is NFC-normalised; every URL counts 23 (it becomes a t.co link);
-every emoji sequence counts 2; every other code point counts by range (1 for Latin, Persian,
-Arabic, Hebrew..., 2 for CJK and the rest).
+every emoji counts 2; every other code point counts by range (1 for Latin, Persian, Arabic,
+Hebrew..., 2 for CJK and the rest).
 
-Emoji sequences come from the ``emoji`` package's current Unicode data, not from twitter-text's
-2020 table, so 🫠 (Unicode 14) and ❤️‍🔥 (13.1) count 2 as X counts them today.
+What is an emoji is what parseTweet's emoji parser, twemoji-parser 11.0.2, finds with its own
+pattern (vendored in bot/data/twemoji-regex.txt): © and ® are text (1) unless U+FE0F follows; a
+character with a text and an emoji form, such as ☺ or ⌚, takes one U+FE0F, and is text before
+U+FE0E; U+FE0F after any other emoji (😀) counts on its own. That pattern holds Emoji 11.0;
+sequences of later releases come from the ``emoji`` package's current Unicode data, so 🧑‍💻
+(Emoji 12.1) and ❤️‍🔥 (13.1) count 2 as X counts them today, not 5.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -203,7 +208,14 @@ def _url_patterns() -> _UrlPatterns:
     )
     query_char = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
     query_ending = r"[a-z0-9\-_&=#/]"
-    preceding = f"(?:[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|[{_DIRECTIONAL_MARKS}]|^)"
+    # twitter-text matches UTF-16 code units: the character before a URL may be the first half
+    # of a character beyond U+FFFF, whose second half then begins the domain (after 😀, a domain
+    # begins inside it: "x😀-k.рф" has the URL "-k.рф", with nothing before it to refuse). Here,
+    # nothing before the URL, tried first as twitter-text tries that half first.
+    preceding = (
+        f"(?:(?=[\U00010000-\U0010ffff])|[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]"
+        f"|[{_DIRECTIONAL_MARKS}]|^)"
+    )
 
     extract = re.compile(
         f"({preceding})"  # 1: the character before the URL
@@ -307,59 +319,149 @@ def extract_urls(text: str) -> list[str]:
     return [span.url for span in extract_urls_with_indices(unicodedata.normalize("NFC", text))]
 
 
-# --- Emoji ----------------------------------------------------------------------------------
+# --- Emoji (twemoji-parser, which twitter-text 3.1.0's parseTweet uses) ----------------------
+
+# twemoji-parser 11.0.2's data is Emoji 11.0: sequences of later releases come from the `emoji`
+# package instead.
+_TWEMOJI_EMOJI_VERSION = 11.0
+
+_LOW_SURROGATE = r"\\u(d[c-f][0-9a-f]{2})"
+# A high surrogate followed by a low surrogate, or by a class of low surrogates and their ranges.
+_SURROGATE_PAIRS = re.compile(
+    rf"\\u(d[89ab][0-9a-f]{{2}})(?:{_LOW_SURROGATE}|\[((?:{_LOW_SURROGATE}(?:-{_LOW_SURROGATE})?)+)\])",
+    re.IGNORECASE,
+)
+_LOW_SURROGATES = re.compile(rf"{_LOW_SURROGATE}(?:-{_LOW_SURROGATE})?", re.IGNORECASE)
+# A code point named in a pattern, and the one that ends its range if it opens one.
+_PATTERN_CHARACTER = r"\\U[0-9a-fA-F]{8}|\\u[0-9a-fA-F]{4}|[^\x00-\x7f]"
+_PATTERN_CHARACTERS = re.compile(f"({_PATTERN_CHARACTER})(?:-({_PATTERN_CHARACTER}))?")
+
+
+def _code_point_pattern(utf16_pattern: str) -> str:
+    """A JavaScript pattern written in UTF-16 code units, rewritten in code points for ``re``.
+
+    twemoji-parser writes an astral emoji as its surrogate pair (``\\ud83d\\ude00``) and a set of
+    them as a high surrogate before a class of low ones (``\\ud83c[\\udffb-\\udfff]``); both
+    become code points (``\\U0001f600``, ``[\\U0001f3fb-\\U0001f3ff]``). Everything else in the
+    pattern (groups, ``?``, ``(?!...)``) means the same in Python.
+    """
+
+    def code_point(high: str, low: str) -> str:
+        return f"\\U{0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00:08x}"
+
+    def rewrite(pair: re.Match[str]) -> str:
+        high, low, lows = pair.group(1, 2, 3)
+        if low:
+            return code_point(high, low)
+        return (
+            "["
+            + "".join(
+                code_point(high, first) + (f"-{code_point(high, last)}" if last else "")
+                for first, last in _LOW_SURROGATES.findall(lows)
+            )
+            + "]"
+        )
+
+    pattern = _SURROGATE_PAIRS.sub(rewrite, utf16_pattern)
+    if re.search(r"\\ud[89a-f]", pattern, re.IGNORECASE):
+        raise ValueError("a surrogate that is not part of a pair is left in the emoji pattern")
+    return pattern
+
+
+def _pattern_code_points(pattern: str) -> set[int]:
+    """Every non-ASCII code point a pattern names, alone or in a range: a match can only begin
+    at one of them."""
+
+    def value(character: str) -> int:
+        return int(character[2:], 16) if character.startswith("\\") else ord(character)
+
+    named: set[int] = set()
+    for first, last in _PATTERN_CHARACTERS.findall(pattern):
+        named.update(range(value(first), value(last or first) + 1))
+    return named
 
 
 class _EmojiTable(NamedTuple):
-    # Where an emoji sequence may begin: a keycap's ASCII base before U+FE0F or U+20E3, or a
-    # character in the few code-point ranges that hold every other first character.
+    # Where an emoji may begin: a keycap's ASCII base before U+FE0F or U+20E3, or a character in
+    # the few code-point ranges that hold every other first character.
     candidate: re.Pattern[str]
-    # First character -> the lengths of the sequences starting with it, longest first.
-    lengths: dict[str, tuple[int, ...]]
-    sequences: frozenset[str]
+    # X's own emoji pattern, matched where a candidate begins.
+    twemoji: re.Pattern[str]
+    # Sequences of Emoji releases newer than that pattern: first character -> the lengths of
+    # the sequences starting with it, longest first.
+    newer_lengths: dict[str, tuple[int, ...]]
+    newer: frozenset[str]
 
 
 @cache
 def _emoji_table() -> _EmojiTable:
-    """Built on first use from the ``emoji`` package, which tracks the current Unicode release
-    (fully-qualified, minimally-qualified and unqualified forms, as twemoji-parser matches)."""
+    """Built on first use: X's pattern from bot/data/twemoji-regex.txt, the newer sequences from
+    the ``emoji`` package, which tracks the current Unicode release."""
     import emoji  # noqa: PLC0415 - 50 ms of JSON; only texts with non-ASCII characters need it
 
-    sequences = frozenset(emoji.EMOJI_DATA)
+    data = resources.files("bot").joinpath("data/twemoji-regex.txt").read_text(encoding="utf-8")
+    (utf16_pattern,) = [line for line in data.splitlines() if line and not line.startswith("#")]
+    pattern = _code_point_pattern(utf16_pattern)
+
+    # As X's pattern has them: a sequence of more than one code point only in its fully
+    # qualified form (every U+FE0F in place), as in 🧑‍💻 and ❤️‍🔥.
+    newer = frozenset(
+        sequence
+        for sequence, info in emoji.EMOJI_DATA.items()
+        if info["E"] > _TWEMOJI_EMOJI_VERSION
+        and (len(sequence) == 1 or info["status"] == emoji.STATUS["fully_qualified"])
+    )
     lengths: dict[str, set[int]] = {}
-    for sequence in sequences:
+    for sequence in newer:
         lengths.setdefault(sequence[0], set()).add(len(sequence))
     ordered = {char: tuple(sorted(sizes, reverse=True)) for char, sizes in lengths.items()}
-    # Nine ranges that also hold some symbols that start no emoji (each costs one dictionary
-    # look-up below). The regex engine tests a character against each range in turn: the 147
-    # exact ranges made `check` on the 5,000-post benchmark take 4.4 s instead of 2.8 s.
+
+    # A dozen ranges that also hold some symbols that start no emoji (each costs one failed
+    # match below). The regex engine tests a character against each range in turn: the exact
+    # ranges made `check` on the 5,000-post benchmark take 4.4 s instead of 2.8 s, and trying
+    # X's pattern at every character costs 0.13 ms a post.
+    starts = {ord(char) for char in lengths if not char.isascii()}
+    starts |= _pattern_code_points(pattern)
     ranges: list[list[int]] = []
-    for code in sorted(ord(char) for char in lengths if not char.isascii()):
+    for code in sorted(starts):
         if ranges and code - ranges[-1][1] <= 256:
             ranges[-1][1] = code
         else:
             ranges.append([code, code])
-    starts = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
-    candidate = re.compile(f"[#*0-9](?=[\ufe0f\u20e3])|[{starts}]")
-    return _EmojiTable(candidate, ordered, sequences)
+    spans = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+    candidate = re.compile(f"[#*0-9](?=[\ufe0f\u20e3])|[{spans}]")
+    return _EmojiTable(candidate, re.compile(pattern), ordered, newer)
 
 
 def _emoji_spans(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each emoji sequence, longest match first, left to right."""
+    """[start, end) of each emoji, left to right, as twemoji-parser finds them.
+
+    X's pattern decides, with its own rules: © and ® are emoji only before U+FE0F; a character
+    that has a text and an emoji form (☺, ⌚) takes one U+FE0F, and is text before U+FE0E; after
+    any other emoji (😀) a U+FE0F is one of its own. Where a sequence of a later Emoji release
+    than the pattern's is longer than what the pattern finds there (🧑‍💻, not 🧑), the sequence
+    counts as one.
+    """
     if text.isascii():
         return []
     table = _emoji_table()
     spans: list[tuple[int, int]] = []
     position = 0
     while candidate := table.candidate.search(text, position):
-        start = position = candidate.start()
-        for length in table.lengths.get(text[start], ()):
-            if text[start : start + length] in table.sequences:
-                spans.append((start, start + length))
-                position = start + length
+        start = candidate.start()
+        match = table.twemoji.match(text, start)
+        end = match.end() if match else start
+        for length in table.newer_lengths.get(text[start], ()):
+            if start + length <= end:
                 break
+            if text[start : start + length] in table.newer:
+                end = start + length
+                break
+        if end > start:
+            spans.append((start, end))
+            position = end
         else:
-            position += 1
+            position = start + 1
     return spans
 
 
@@ -383,11 +485,15 @@ def _entities(normalized: str, config: TextConfig) -> list[tuple[int, int, int]]
 
     As parseTweet walks the text: a URL starting here counts transformed_url_length, else an
     emoji sequence starting here counts default_weight; a URL wins over an emoji starting at
-    the same place, and an entity starting inside one already counted is skipped.
+    the same place, and an entity starting inside one already counted is skipped. parseTweet
+    steps over a URL by the length of its text, not to the end of its indices: where a run of
+    domains leaves the URL shorter than its span (``x_y.ایران.ac/p`` gives ``y.ایران/p`` at
+    [2, 15)), the rest of the span counts character by character.
     """
     url_weight = config.transformed_url_length * config.scale
     found = [
-        (span.start, 0, span.end, url_weight) for span in extract_urls_with_indices(normalized)
+        (span.start, 0, span.start + len(span.url), url_weight)
+        for span in extract_urls_with_indices(normalized)
     ]
     if config.emoji_parsing:
         found += [(start, 1, end, config.default_weight) for start, end in _emoji_spans(normalized)]
@@ -455,7 +561,9 @@ def parse_text(text: str, config: TextConfig = V3) -> TextLength:
     valid = (
         0 < length <= config.max_weighted_length and _INVALID_CHARACTER.search(normalized) is None
     )
-    return TextLength(length, valid, length * 1000 // config.max_weighted_length)
+    # In floating point, as parseTweet's Math.floor(length / max * 1000): 4522 gives 16149.
+    permillage = math.floor(length / config.max_weighted_length * 1000)
+    return TextLength(length, valid, permillage)
 
 
 def weighted_length(text: str, config: TextConfig = V3) -> int:

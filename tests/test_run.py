@@ -255,10 +255,29 @@ def test_dry_run_sends_and_records_nothing(
     site.post("a", post("Story"))
     report = tick(site, connect, dry_run=True)
     assert report.done == [
-        "would publish a part 0 (slot 2026-01-05 09:00 UTC): Story https://example.org/Story"
+        "would publish a (slot 2026-01-05 09:00 GMT): Story https://example.org/Story"
     ]
     assert emulator.state.requests == []
-    assert ledger_rows(site) == []
+    state = site.root / "state"
+    # "writes nothing": no ledger, no lock, not even the state folder (issue 9)
+    assert not state.exists() or list(state.iterdir()) == []
+
+
+def test_a_dry_run_leaves_an_existing_ledger_untouched(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post("a", post("Story"))
+    tick(site, connect, datetime(2026, 1, 5, 9, 5, tzinfo=UTC))
+    site.post("b", post("Another") + 'thread: ["a reply"]\n')
+    ledger = site.root / "state" / "ledger.sqlite3"
+    before = (ledger.read_bytes(), sorted(p.name for p in ledger.parent.iterdir()))
+    report = tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC), dry_run=True)
+    assert report.done == [
+        "would publish b part 1/2 (slot 2026-01-05 13:00 GMT): Another https://example.org/Another",
+        "would publish b part 2/2 (slot 2026-01-05 13:00 GMT): a reply",
+    ]
+    assert (ledger.read_bytes(), sorted(p.name for p in ledger.parent.iterdir())) == before
+    assert len(emulator.state.requests) == 1  # the 09:05 run's post, nothing since
 
 
 def test_log_json_has_the_spec_fields(

@@ -62,8 +62,8 @@ def test_log_attempts_shows_every_request_with_its_outcome(
     tick(site, connect)
     lines = cli("--root", site.root, "log", "--attempts").out.splitlines()
     assert lines == [
-        "2026-01-05 09:05:00Z  x  a  post      ok           -",
-        "2026-01-05 09:05:00Z  x  a  post      unknown    503  X is having trouble "
+        "2026-01-05 09:05:00 GMT  x  a  post      ok           -",
+        "2026-01-05 09:05:00 GMT  x  a  post      unknown    503  X is having trouble "
         "(503: Service Unavailable)",
     ]
     entries = [
@@ -95,9 +95,9 @@ def test_status_keeps_the_last_error_after_a_later_success(
     tick(site, connect)  # a refused, b published in its place
     tick(site, connect, at(13, 5))  # nothing left but a success would not erase the error
     status = cli("--root", site.root, "status", "--now", "2026-01-05T13:10Z").out
-    assert "x: last success: 2026-01-05 09:05Z b https://x.com/i/web/status/" in status
+    assert "x: last success: 2026-01-05 09:05 GMT b https://x.com/i/web/status/" in status
     assert (
-        "x: last error: 2026-01-05 09:05Z a: X rejected the post (400: One or more parameters "
+        "x: last error: 2026-01-05 09:05 GMT a: X rejected the post (400: One or more parameters "
         "are invalid.)" in status
     )
     assert "1 failed" in status
@@ -222,7 +222,7 @@ def test_x_down_for_outage_minutes_is_a_problem_once(
     # 09:05 was the first failure; the run 60 minutes later tells it.
     assert opened[0] == 60 // 5
     assert first.problems[0].startswith(
-        "x: has been failing for 60 minutes, since 2026-01-05 09:05 UTC"
+        "x: has been failing for 60 minutes, since 2026-01-05 09:05 GMT"
     )
     with emulator.state.lock:
         emulator.state.script.clear()
@@ -402,7 +402,7 @@ def test_plan_and_status_name_every_post_that_will_not_go_out_and_why(
         "(put text containing ': ' or starting with a special character in quotes)",
         "  again: its link was already published by first; add allow_repeat: true to publish "
         "it again",
-        "  old: expired unpublished at 2026-01-05 00:00 GMT; change expires: to publish it, or "
+        "  old: expired unpublished at the end of 4 Jan 2026; change expires: to publish it, or "
         "remove the file",
     ]
     status = cli("--root", site.root, "status", "--now", "2026-01-05T10:00Z").out.splitlines()
@@ -412,8 +412,9 @@ def test_plan_and_status_name_every_post_that_will_not_go_out_and_why(
     )
     assert status[-5:] == [
         *expected,
-        "  x: credentials are not set: put X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and "
-        "X_ACCESS_TOKEN_SECRET in .env (see README: credentials)",
+        "  x: credentials are not set: X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and "
+        "X_ACCESS_TOKEN_SECRET are missing; put them in .env or the environment (see README: "
+        "credentials)",
     ]
     plan = cli("--root", site.root, "plan", "--now", "2026-01-05T10:00Z").out.splitlines()
     assert plan[-4:] == expected
