@@ -147,7 +147,7 @@ class _Checker:
 
     def problem(self, key: str, message: str) -> None:
         """``key`` is dotted (schedule.slots.daily): the message points at its line."""
-        self.problems.append(Problem(self.shown, self.line(key), message))
+        self.problems.append(Problem(self.shown, self.line(key), message, key))
 
     def unknown_keys(self, data: dict[Any, Any], allowed: tuple[str, ...], prefix: str) -> None:
         for key in data:

@@ -15,20 +15,32 @@ the text people read (bot.loading refuses them in posts; a message shows them es
 _UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
 
 
+def printable(text: str) -> str:
+    """``text`` with each control or bidirectional character written as its escape (``\\x1b``,
+    ``\\u202e``): shown to people, never obeyed by their terminal."""
+    return _UNSAFE.sub(lambda found: found[0].encode("unicode_escape").decode(), text)
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with one file, printed as ``PATH:LINE: message``."""
+    """One thing wrong with one file, printed as ``PATH:LINE: message``.
+
+    What it holds is safe to print however it is printed (text, JSON, annotations, a
+    notification): the message is one line, and a file name or a field name that carries an
+    escape sequence is shown escaped, never obeyed."""
 
     path: str
     line: int | None
     message: str
     field: str | None = None  # the field it is about, where known (check --format json)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", printable(self.path))
+        object.__setattr__(self, "message", printable(" ".join(self.message.split())))
+
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        line = f"{where}: {' '.join(self.message.split())}"  # always exactly one line
-        # A file name or a field name can carry an escape sequence too: shown, never obeyed.
-        return _UNSAFE.sub(lambda found: found[0].encode("unicode_escape").decode(), line)
+        return f"{where}: {self.message}"
 
 
 class BotError(Exception):

@@ -729,7 +729,7 @@ def _two_digit_form(text: str) -> tuple[str, str] | None:
     return padded, f"the {', '.join(short[:-1])} and {short[-1]} take two digits"
 
 
-def _image(value: object, config: Config, problem: Callable[[str, str], None]) -> Image | None:
+def _image(value: object, config: Config, problem: Callable[..., None]) -> Image | None:
     """The image of a post: inside media/, a real JPEG/PNG/GIF/WEBP of at most 5 MB, with alt
     text (X: alt text at most 1,000 characters). Each problem goes to ``problem``; None then."""
     if value is None:
@@ -750,10 +750,10 @@ def _image(value: object, config: Config, problem: Callable[[str, str], None]) -
     else:
         alt_problem = _text_problem(alt, "image.alt", line_breaks=False)
     if alt_problem:
-        problem("image", alt_problem)
+        problem("image", alt_problem, field="image.alt")
     file = _image_file(path, config, usage)
     if isinstance(file, str):
-        problem("image", file)
+        problem("image", file, field="image.path")
         return None
     return None if alt_problem or not isinstance(alt, str) else Image(file, alt)
 

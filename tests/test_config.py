@@ -154,3 +154,13 @@ def test_control_characters_are_refused_in_what_the_config_adds_to_posts(
 def test_a_template_may_keep_its_line_breaks(deployment: Deployment) -> None:
     deployment.write("config/bot.yaml", 'timezone: UTC\nformat:\n  template: "{title}\\n{url}"\n')
     assert load_config(deployment.root).format.template == "{title}\n{url}"
+
+
+def test_each_config_problem_names_its_field(deployment: Deployment) -> None:
+    deployment.write("config/bot.yaml", "timezone: Nowhere\nschedule:\n  max_per_day: x\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(deployment.root)
+    assert [problem.field for problem in caught.value.problems] == [
+        "timezone",
+        "schedule.max_per_day",
+    ]

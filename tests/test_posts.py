@@ -404,9 +404,9 @@ def test_the_index_reads_every_problem_and_the_single_problem_it_used_to_store(
     ledger = Ledger.open(config.paths.state)
     try:
         _, walk = refresh_index(config, ledger)
-        every = [str(problem) for problem in indexed_problems(ledger, walk).problems]
-        assert every == [str(problem) for problem in load_queue(config).problems]
-        assert len(every) == 2
+        every = indexed_problems(ledger, walk).problems
+        assert every == load_queue(config).problems  # lines, messages and fields
+        assert [problem.field for problem in every] == ["priority", "sumary"]
         # An entry an earlier version wrote: one [path, line, message], not a list of them.
         with sqlite3.connect(config.paths.state / "ledger.sqlite3") as db:
             db.execute(
@@ -496,6 +496,7 @@ def test_a_file_name_with_a_control_character_is_refused_and_shown_escaped(
     deployment: Deployment,
 ) -> None:
     deployment.post("red\x1b[31m", VALID)
+    assert [problem.path for problem in load(deployment).problems] == ["queue/red\\x1b[31m.yaml"]
     assert only_problem(deployment) == (
         "queue/red\\x1b[31m.yaml: its name holds U+001B, a control or bidirectional character, "
         "which the post's id would carry to the screen; rename the file"
@@ -504,6 +505,9 @@ def test_a_file_name_with_a_control_character_is_refused_and_shown_escaped(
 
 def test_a_field_name_with_an_escape_sequence_is_shown_escaped(deployment: Deployment) -> None:
     deployment.post("p", VALID + '"\\x1b[2Jtitle": x\n')
+    # Whatever prints the problem (check's text, JSON or annotations) gets it escaped.
+    (problem,) = load(deployment).problems
+    assert problem.message == "unknown field '\\x1b[2Jtitle'; did you mean 'title'?"
     assert only_problem(deployment) == (
         "queue/p.yaml:4: unknown field '\\x1b[2Jtitle'; did you mean 'title'?"
     )
@@ -592,3 +596,19 @@ def test_an_image_of_exactly_5_mb_is_accepted(deployment: Deployment) -> None:
     deployment.write("media/big.png", PNG + b"\0" * (5 * 1024 * 1024 - len(PNG)))
     deployment.post("p", image_post("media/big.png"))
     assert load(deployment).problems == []
+
+
+def test_each_problem_names_its_field_for_check_s_json(deployment: Deployment) -> None:
+    deployment.post("p", "url: https://example.org/a\npriority: high\nimage: {path: x.png}\n")
+    deployment.post("broken", "title: [\n")
+    fields = {
+        (problem.path, problem.message.split(" ")[0]): problem.field
+        for problem in load(deployment).problems
+    }
+    assert fields == {
+        ("queue/broken.yaml", "invalid"): None,  # the file as a whole
+        ("queue/p.yaml", "'title'"): "title",  # missing: no line, but a field
+        ("queue/p.yaml", "priority"): "priority",
+        ("queue/p.yaml", "image.alt"): "image.alt",
+        ("queue/p.yaml", "image.path"): "image.path",
+    }
