@@ -72,7 +72,9 @@ def will_not_go_out(
                 link_owner.setdefault(record.url, record.post_id)
     for problem in queue.problems:
         where = problem.path if problem.line is None else f"{problem.path}:{problem.line}"
-        found.append(WillNotGoOut(f"file:{problem.path}", where, problem.message))
+        # one per problem: a file with two is told both, and each clears on its own
+        key = f"file:{problem.path}:{problem.line or ''}:{problem.message}"
+        found.append(WillNotGoOut(key, where, problem.message))
     no_slots = next_slot(now, config) is None
     for post in sorted(queue.posts, key=lambda post: post.id):
         if not post.approved:
@@ -267,9 +269,14 @@ def status(
         "published": len(published),
         "expired": len(expired),
         "failed": len(failed),
-        # posts and files: a network's own problem (credentials, an outage) is listed, not
-        # counted among the queue's figures
-        "will_not_go_out": sum(1 for item in blocked if item.subject != network.network),
+        # files (however many problems each has) and posts: a network's own problem
+        # (credentials, an outage) is listed, not counted among the queue's figures
+        "will_not_go_out": len(queue.invalid_files)
+        + sum(
+            1
+            for item in blocked
+            if not item.key.startswith("file:") and item.subject != network.network
+        ),
     }
     return Status(
         counts=counts,

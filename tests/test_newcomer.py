@@ -442,3 +442,20 @@ def test_check_json_and_github_formats(site: Deployment, cli: Cli) -> None:
     broken = cli("--root", site.root, "check", "--format", "github")
     assert broken.status == 2
     assert broken.out.startswith("::error file=config/bot.yaml,line=1::timezone")
+
+
+def test_a_file_with_two_problems_is_told_both_and_counted_once(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Cli
+) -> None:
+    site.post("bad", "title: Story\nurl: ftp://example.org\napproved: maybe\n")
+    report = tick(site, connect, MORNING)
+    assert [line.split(": ")[0] for line in report.problems] == [
+        "queue/bad.yaml:2",
+        "queue/bad.yaml:3",
+    ]
+    status = cli("--root", site.root, "status").out.splitlines()
+    assert status[0] == (
+        "queue: 0 approved, 0 drafts, 1 invalid, 0 published, 0 expired, 0 failed, "
+        "1 will not go out"
+    )
+    assert sum(line.startswith("  queue/bad.yaml:") for line in status) == 2
