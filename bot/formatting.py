@@ -16,6 +16,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.config import Format
 from bot.text import (
@@ -254,10 +255,15 @@ def _word_cuts(value: str) -> Iterator[int]:
             yield space.start()
 
 
-def _grapheme_cuts(value: str) -> Iterator[int]:
+@functools.cache
+def _graphemes() -> Any:
     import regex  # noqa: PLC0415 - needed only for a title too long for its first word
 
-    for cluster in regex.finditer(r"\X", value):
+    return regex.compile(r"\X")
+
+
+def _grapheme_cuts(value: str) -> Iterator[int]:
+    for cluster in _graphemes().finditer(value):
         if cluster.end() < len(value):
             yield cluster.end()
 

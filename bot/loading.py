@@ -97,8 +97,12 @@ def read_yaml_mapping(path: Path, shown_as: str, *, empty_hint: str) -> YamlMapp
                 f"is {info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,} (1 MB): "
                 "keep one short post per file"
             )
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        with open(path, "rb") as handle:  # noqa: PTH123 - pathlib's open costs 2 µs a file
+            # Its size and one byte more, to see it grew: asking for 1 MB would allocate 1 MB
+            # for every post (a third of `check`'s time on 5,000 files, issue 9).
+            raw = handle.read(min(info.st_size, MAX_FILE_BYTES) + 1)
+            if len(raw) > info.st_size:  # it grew since stat(): read on, up to the limit
+                raw += handle.read(MAX_FILE_BYTES + 1 - len(raw))
     except OSError as error:
         raise fail(
             f"cannot be read ({error.strerror}); check that it exists and is readable"
@@ -210,25 +214,28 @@ def _check_nodes(root: yaml.Node, fail: Any) -> None:
     """Refuse aliases (the "billion laughs" bomb is made of them) and non-data tags."""
     seen: set[int] = set()
     stack = [root]
-    while stack:
+    safe, sequence, mapping = _SAFE_TAGS, yaml.SequenceNode, yaml.MappingNode
+    while stack:  # 5,000 posts in `check`: kept tight
         node = stack.pop()
+        if node.tag not in safe:
+            raise fail(
+                f"uses the YAML tag {node.tag!r}; only plain text, numbers, true/false, dates, "
+                "lists and mappings are allowed",
+                node.start_mark.line + 1,
+            )
         if id(node) in seen:
             raise fail(
                 "uses a YAML alias (*name); aliases are not allowed here: write the value out",
                 node.start_mark.line + 1,
             )
         seen.add(id(node))
-        if node.tag not in _SAFE_TAGS:
-            raise fail(
-                f"uses the YAML tag {node.tag!r}; only plain text, numbers, true/false, dates, "
-                "lists and mappings are allowed",
-                node.start_mark.line + 1,
-            )
-        if isinstance(node, yaml.SequenceNode):
+        kind = type(node)
+        if kind is sequence:
             stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
+        elif kind is mapping:
             for key, value in node.value:
-                stack.extend((key, value))
+                stack.append(key)
+                stack.append(value)
 
 
 # C0 and C1 controls (a YAML escape such as "\x1b", "\0" or "\x9b" writes one) and the

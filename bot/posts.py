@@ -100,13 +100,15 @@ def check_post_fits(post: Post, config: Config) -> None:
     """Raise DoesNotFit unless every part of the post can be published (cheaper than
     render_post: it does not look for the best shortening)."""
     from bot.formatting import check_fits  # noqa: PLC0415
+    from bot.text import MAX_WEIGHTED_LENGTH, weighted_length_at_most  # noqa: PLC0415
 
     if post.text is None:
         check_fits(_fields(post, config), config.format)
-    else:
+    elif weighted_length_at_most(post.text) > MAX_WEIGHTED_LENGTH:  # else it surely fits
         _verbatim(post.text, "text", "text")
     for number, part in enumerate(post.thread, start=2):
-        _verbatim(part, "thread", f"thread part {number}")
+        if weighted_length_at_most(part) > MAX_WEIGHTED_LENGTH:
+            _verbatim(part, "thread", f"thread part {number}")
 
 
 def render_post(post: Post, config: Config) -> list[Rendered]:
