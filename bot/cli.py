@@ -994,7 +994,7 @@ def retry_post(config: Config, args: argparse.Namespace) -> int:
         if post_id in _queue_ids(config):
             print(
                 f"interlink-bot: {post_id} has not been sent yet, so there is nothing to retry; "
-                "it goes out when it is due (`interlink-bot plan`)",
+                + _when_it_goes(post_id, config),
                 file=sys.stderr,
             )
         else:
@@ -1015,6 +1015,19 @@ def retry_post(config: Config, args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return NEEDS_A_PERSON
+
+
+def _when_it_goes(post_id: str, config: Config) -> str:
+    """For a queued post never sent: whether it is a draft, invalid, or simply waits."""
+    from bot.posts import load_queue  # noqa: PLC0415
+
+    queue = load_queue(config)
+    post = next((post for post in queue.posts if post.id == post_id), None)
+    if post is None:
+        return "its file has problems: `interlink-bot check` says which"
+    if not post.approved:
+        return "it is a draft: set approved: true for it to go out"
+    return "it goes out when it is due (`interlink-bot plan`)"
 
 
 def serve_sandbox(_: Config | None, args: argparse.Namespace) -> int:

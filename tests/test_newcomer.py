@@ -255,6 +255,12 @@ def test_retry_and_log_name_unknown_ids_and_published_posts(
     nope = cli("--root", root, "log", "--post", "nope")
     assert nope.status == 1
     assert "no post with id 'nope'" in nope.err
+    site.post("digest/draft", post("Draft").replace("approved: true", "approved: false"))
+    draft = cli("--root", root, "retry", "digest/draft")
+    assert draft.err == (
+        "interlink-bot: digest/draft has not been sent yet, so there is nothing to retry; it "
+        "is a draft: set approved: true for it to go out\n"
+    )
     site.post("digest/later", post("Later"))
     later = cli("--root", root, "log", "--post", "digest/later")
     assert (later.status, later.out) == (0, "digest/later: nothing published or attempted yet\n")
