@@ -66,6 +66,16 @@ class TextConfig:
     emoji_parsing: bool
 
     @cached_property
+    def bound_weights(self) -> tuple[int, int]:
+        """The heaviest weight of any code point, and the heaviest of an ASCII one."""
+        heaviest = max(self.default_weight, *(weight for _, _, weight in self.ranges))
+        ascii_weights = {
+            next((w for a, b, w in self.ranges if a <= code <= b), self.default_weight)
+            for code in range(128)
+        }
+        return heaviest, max(ascii_weights)
+
+    @cached_property
     def weight_classes(self) -> tuple[_WeightClass, ...]:
         """Per weight: a pattern for one code point outside its ranges. Cached on the instance
         (a frozen dataclass): hashing the config for a cache look-up per call cost more."""
@@ -519,14 +529,25 @@ def _scaled_length(normalized: str, config: TextConfig) -> int:
 def weighted_length_at_most(text: str, config: TextConfig = V3) -> int:
     """An upper bound on ``weighted_length(text)``, without finding URLs or emoji.
 
-    A code point weighs at most the heaviest weight and an emoji sequence less than its code
-    points; a URL weighs ``transformed_url_length`` instead of its characters and holds at least
-    one dot, so there are no more URLs than dots.
+    An ASCII character weighs what its range gives it (no emoji is ASCII alone: a keycap
+    takes U+FE0F or U+20E3 after its digit); any other code point at most the heaviest weight,
+    and an emoji sequence less than its code points. A URL weighs ``transformed_url_length``
+    instead of its characters and its domain holds a dot with more after it, so there are no
+    more URLs than such dots (a sentence's full stop before a space is none). `check` measures
+    5,000 posts: most are settled here.
     """
     normalized = unicodedata.normalize("NFC", text)
-    heaviest = max(config.default_weight, *(weight for _, _, weight in config.ranges))
-    url = config.transformed_url_length * config.scale
-    return (len(normalized) * heaviest + normalized.count(".") * url) // config.scale
+    heaviest, light = config.bound_weights
+    ascii_count = len(normalized) - len(_NOT_ASCII.findall(normalized))
+    urls = len(_DOT_WITHIN.findall(normalized))
+    other = len(normalized) - ascii_count
+    return (
+        ascii_count * light + other * heaviest + urls * config.transformed_url_length * config.scale
+    ) // config.scale
+
+
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+_DOT_WITHIN = re.compile(r"\.(?![\s.]|$)")
 
 
 def prefix_lengths(text: str, config: TextConfig = V3) -> list[int]:

@@ -490,6 +490,12 @@ def test_differential_against_twitter_text_js(
         for text, theirs in zip(compared, expected, strict=True)
         if (ours := _parse_like_twitter_text(text)) != theirs
     ]
+    too_low = [
+        text
+        for text, theirs in zip(compared, expected, strict=True)
+        if weighted_length_at_most(text) < theirs[0]
+    ]
+    assert not too_low, f"the upper bound is below X's length for {too_low[:5]!r}"
     assert not disagreements, (
         f"{len(disagreements)} of {len(compared)} texts differ from twitter-text 3.1.0 "
         "((weightedLength, valid, permillage, validRangeEnd): bot.text, then X):\n"
