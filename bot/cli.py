@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 from bot.config import Config, load_config
 from bot.errors import X_CREDENTIALS, BotError, ConfigError, CredentialsMissing, Problem
+from bot.times import iso_utc, local, until
 
 if TYPE_CHECKING:
     from bot.ledger import Ledger, Record
@@ -434,8 +435,6 @@ def _describe(post: Post, config: Config) -> str:
     from bot.text import MAX_WEIGHTED_LENGTH  # noqa: PLC0415
 
     facts = ["approved" if post.approved else "draft (approved: false)"]
-    from bot.times import local, until  # noqa: PLC0415
-
     zone = config.timezone
     for label, moment in (("at", post.publish_at), ("not before", post.not_before)):
         if moment is not None:
@@ -620,15 +619,7 @@ def _snapshot(config: Config, endpoint: str | None) -> Iterator[Ledger]:
         ledger.close()
 
 
-def _utc(moment: datetime) -> str:
-    from bot.times import iso_utc  # noqa: PLC0415
-
-    return iso_utc(moment)
-
-
 def _local(moment: datetime, config: Config, **form: bool) -> str:
-    from bot.times import local  # noqa: PLC0415
-
     return local(moment, config.timezone, **form)
 
 
@@ -644,9 +635,9 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
         for entry in planned.entries:
             line = {
                 "kind": "planned",
-                "at": _utc(entry.at),
+                "at": iso_utc(entry.at),
                 "post_id": entry.post.id,
-                "slot": _utc(entry.slot) if entry.slot else None,
+                "slot": iso_utc(entry.slot) if entry.slot else None,
                 "networks": ["x"],
             }
             print(json.dumps(line, ensure_ascii=False))
@@ -658,7 +649,7 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
             print(json.dumps({**held_json, "held_back": kept.reason(config)}, ensure_ascii=False))
         if planned.paused:
             since, reason = planned.paused
-            paused_json = {"since": _utc(since), "reason": reason}
+            paused_json = {"since": iso_utc(since), "reason": reason}
             print(json.dumps({"kind": "paused", "paused": paused_json}, ensure_ascii=False))
         return NEEDS_A_PERSON if queue.problems else OK
     mark = _rehearsal_mark(endpoint)
@@ -774,7 +765,7 @@ def _show_attempts(
     for attempt in attempts:
         if args.json:
             entry = {
-                "at": _utc(attempt.at),
+                "at": iso_utc(attempt.at),
                 "post_id": attempt.post_id,
                 "network": attempt.network,
                 "part": attempt.part,
@@ -811,7 +802,7 @@ def _log_entry(record: Record) -> dict[str, object]:
         "text": record.text,
         "attempts": record.attempts,
         "error": record.error,
-        "at": _utc(record.at),
+        "at": iso_utc(record.at),
         "cost_usd": None,  # what X billed: recorded from the X's-bill issue on
     }
 
@@ -888,14 +879,14 @@ def _status_json(found: Any, endpoint: str | None) -> dict[str, Any]:
     """README "status --json": stable field names, times in ISO 8601 UTC."""
 
     def result(value: Any) -> dict[str, str] | None:
-        return {"at": _utc(value.at), "what": value.what} if value else None
+        return {"at": iso_utc(value.at), "what": value.what} if value else None
 
     return {
         "rehearsal": endpoint,
         "queue": found.counts,
-        "next_slot": _utc(found.next_slot) if found.next_slot else None,
+        "next_slot": iso_utc(found.next_slot) if found.next_slot else None,
         "next_slot_open": found.next_slot_open,
-        "next_slot_waits_until": _utc(found.next_slot_waits_until)
+        "next_slot_waits_until": iso_utc(found.next_slot_waits_until)
         if found.next_slot_waits_until
         else None,
         "today": {"published": found.published_today, "max_per_day": found.max_per_day},
@@ -904,14 +895,14 @@ def _status_json(found: Any, endpoint: str | None) -> dict[str, Any]:
                 "credentials": network.credentials_set,
                 "last_success": result(network.last_success),
                 "last_error": result(network.last_error),
-                "rate_limited_until": _utc(network.rate_limited_until)
+                "rate_limited_until": iso_utc(network.rate_limited_until)
                 if network.rate_limited_until
                 else None,
-                "failing_since": _utc(network.failing_since) if network.failing_since else None,
+                "failing_since": iso_utc(network.failing_since) if network.failing_since else None,
             }
             for network in found.networks
         },
-        "paused": {"since": _utc(found.paused[0]), "reason": found.paused[1]}
+        "paused": {"since": iso_utc(found.paused[0]), "reason": found.paused[1]}
         if found.paused
         else None,
         "will_not_go_out": [

@@ -21,6 +21,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
+from bot.times import iso_utc
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -263,10 +265,6 @@ def read_quiet_marker(ledger_file: str) -> str | None:
 _NAMED_SINCE = 5  # the migration that made the migrations table; earlier ones are not dated
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -339,7 +337,7 @@ class Ledger:
                     if number >= _NAMED_SINCE:
                         connection.execute(
                             "INSERT INTO migrations (number, name, applied) VALUES (?, ?, ?)",
-                            (number, name, _iso(datetime.now(UTC))),
+                            (number, name, iso_utc(datetime.now(UTC))),
                         )
                 connection.execute("COMMIT")
             except BaseException:
@@ -394,7 +392,7 @@ class Ledger:
             "at) VALUES (?, ?, 'pending', ?, ?, ?, 0, ?) "
             "ON CONFLICT (post_id, part) DO UPDATE SET status = 'pending', text = excluded.text, "
             "url = excluded.url, slot = coalesce(excluded.slot, slot), at = excluded.at",
-            (post_id, part, text, url, _iso(slot) if slot else None, _iso(now)),
+            (post_id, part, text, url, iso_utc(slot) if slot else None, iso_utc(now)),
         )
 
     # --- attempts: one row per request ------------------------------------------------------
@@ -407,13 +405,13 @@ class Ledger:
         cursor = self._write(
             "INSERT INTO attempts (at, post_id, network, part, kind, outcome) "
             "VALUES (?, ?, ?, ?, ?, 'unknown')",
-            (_iso(now), post_id, network, part, kind),
+            (iso_utc(now), post_id, network, part, kind),
         )
         self._write(
             # A published part's time is when it went out (the daily cap reads it): a look-up
             # made for it later does not move it.
             "UPDATE parts SET at = ? WHERE post_id = ? AND part = ? AND status != 'published'",
-            (_iso(now), post_id, part),
+            (iso_utc(now), post_id, part),
         )
         return int(cursor.lastrowid or 0)
 
@@ -444,7 +442,7 @@ class Ledger:
     def uploaded(self, post_id: str, part: int, media_id: str, now: datetime) -> None:
         self._write(
             "UPDATE parts SET media_id = ?, at = ? WHERE post_id = ? AND part = ?",
-            (media_id, _iso(now), post_id, part),
+            (media_id, iso_utc(now), post_id, part),
         )
 
     def forget_media(self, post_id: str, part: int) -> None:
@@ -458,7 +456,7 @@ class Ledger:
             "UPDATE parts SET status = 'published', tweet_id = ?, error = NULL, uncertain = 0, "
             "at = ? "
             "WHERE post_id = ? AND part = ?",
-            (tweet_id, _iso(now), post_id, part),
+            (tweet_id, iso_utc(now), post_id, part),
         )
 
     def failed(
@@ -476,7 +474,7 @@ class Ledger:
         self._write(
             "UPDATE parts SET status = ?, error = ?, at = ?, uncertain = max(uncertain, ?) "
             "WHERE post_id = ? AND part = ?",
-            (FAILED if for_good else RETRYING, error, _iso(now), uncertain, post_id, part),
+            (FAILED if for_good else RETRYING, error, iso_utc(now), uncertain, post_id, part),
         )
 
     def retry(self, post_id: str, now: datetime) -> bool:
@@ -487,7 +485,7 @@ class Ledger:
         cursor = self._write(
             "UPDATE parts SET status = 'retrying', media_id = NULL, error = NULL, at = ? "
             "WHERE post_id = ? AND status = 'failed'",
-            (_iso(now), post_id),
+            (iso_utc(now), post_id),
         )
         return cursor.rowcount > 0
 
@@ -509,8 +507,8 @@ class Ledger:
                 [
                     (
                         e.path, e.key, e.post_id, e.post, e.problem, e.approved,
-                        _iso(e.publish_at) if e.publish_at else None,
-                        _iso(e.expires) if e.expires else None, e.parts,
+                        iso_utc(e.publish_at) if e.publish_at else None,
+                        iso_utc(e.expires) if e.expires else None, e.parts,
                     )
                     for e in entries
                 ],
@@ -550,7 +548,7 @@ class Ledger:
 
     def next_publish_at(self, now: datetime) -> datetime | None:
         """The earliest publish_at after ``now`` of an approved post not yet out."""
-        moment = _iso(now)
+        moment = iso_utc(now)
         row = self._db.execute(
             "SELECT min(q.publish_at) FROM queue_files q WHERE q.approved AND q.publish_at > ? "
             "AND (q.expires IS NULL OR q.expires > q.publish_at) "
@@ -563,21 +561,21 @@ class Ledger:
     def publish_at_due(self, now: datetime, grace: timedelta) -> bool:
         """An approved, indexed post whose publish_at came within ``grace`` before ``now``,
         not published nor failed. One missed for longer waits for a slot (bot.schedule)."""
-        moment = _iso(now)
+        moment = iso_utc(now)
         row = self._db.execute(
             "SELECT 1 FROM queue_files q WHERE q.approved AND q.publish_at <= ? "
             "AND q.publish_at >= ? AND (q.expires IS NULL OR q.expires > ?) "
             "AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.post_id = q.post_id AND p.part = 0 "
             "                AND p.status IN ('published', 'failed')) "
             "LIMIT 1",
-            (moment, _iso(now - grace), moment),
+            (moment, iso_utc(now - grace), moment),
         ).fetchone()
         return row is not None
 
     def slot_served(self, slot: datetime) -> bool:
         row = self._db.execute(
             "SELECT 1 FROM parts WHERE part = 0 AND status = 'published' AND slot = ? LIMIT 1",
-            (_iso(slot),),
+            (iso_utc(slot),),
         ).fetchone()
         return row is not None
 
@@ -608,12 +606,14 @@ class Ledger:
     def network_failed(self, message: str, now: datetime, network: str = "x") -> None:
         """The network could not be reached or failed (5xx, 429, timeouts): since when."""
         self._network(
-            network, "failing_since = coalesce(failing_since, ?), failure = ?", (_iso(now), message)
+            network,
+            "failing_since = coalesce(failing_since, ?), failure = ?",
+            (iso_utc(now), message),
         )
 
     def hold_network(self, until: datetime, network: str = "x") -> None:
         """Send nothing to the network before ``until`` (a rate limit's reset)."""
-        self._network(network, "rate_limited_until = ?", (_iso(until),))
+        self._network(network, "rate_limited_until = ?", (iso_utc(until),))
 
     def account_refused(self, message: str, network: str = "x") -> None:
         self._network(network, "account_refused = ?", (message,))
@@ -657,13 +657,13 @@ class Ledger:
                     continue
                 self._db.execute(
                     "INSERT OR REPLACE INTO problems (key, message, opened) VALUES (?, ?, ?)",
-                    (key, message, _iso(now)),
+                    (key, message, iso_utc(now)),
                 )
                 opened.append(OpenProblem(key, message, now, None, told=False))
             for key, old in known.items():
                 if key not in current and old.cleared is None:
                     self._db.execute(
-                        "UPDATE problems SET cleared = ? WHERE key = ?", (_iso(now), key)
+                        "UPDATE problems SET cleared = ? WHERE key = ?", (iso_utc(now), key)
                     )
                     cleared.append(old._replace(cleared=now))
         return opened, cleared
@@ -690,7 +690,7 @@ class Ledger:
             reasons.pop()
         self._write(
             "INSERT OR REPLACE INTO settings (key, value) VALUES ('paused', ?)",
-            (f"{_iso(since)} {'; '.join(reasons)}".strip(),),
+            (f"{iso_utc(since)} {'; '.join(reasons)}".strip(),),
         )
         return before
 
