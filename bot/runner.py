@@ -323,10 +323,9 @@ class _Run:
     def _would_send(self) -> None:
         """What would stop a real run from sending, said by a dry run: a rate limit in force,
         credentials not set. Nothing is connected to."""
-        try:
-            self._check_rate_limit()
-        except _StopRun:
-            self.report.done[-1] = f"but a real run would not send now: {self.report.done[-1]}"
+        held = self._rate_limit_hold()
+        if held:
+            self.report.done.append(f"but a real run would not send now: {held}")
         try:
             credentials = self.credentials() if callable(self.credentials) else self.credentials
         except CredentialsMissing as error:
@@ -340,14 +339,19 @@ class _Run:
 
     def _check_rate_limit(self) -> None:
         """A 429 whose reset lay beyond an earlier run's budget: nothing goes to X before it."""
-        until = self.ledger.network_state().rate_limited_until
-        if until is not None and self.now < until:
-            self.report.done.append(
-                f"X's rate limit resets at {local(until, self.config.timezone, seconds=True)}; "
-                "nothing is "
-                "sent to X before then, and what is due waits"
-            )
+        held = self._rate_limit_hold()
+        if held:
+            self.report.done.append(held)
             raise _StopRun
+
+    def _rate_limit_hold(self) -> str | None:
+        until = self.ledger.network_state().rate_limited_until
+        if until is None or self.now >= until:
+            return None
+        return (
+            f"X's rate limit resets at {local(until, self.config.timezone, seconds=True)}; "
+            "nothing is sent to X before then, and what is due waits"
+        )
 
     def _fresh(self, post: Post, slot: datetime | None) -> _Work:
         parts = [rendered.text for rendered in render_post(post, self.config)]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot import __version__
+from bot.ledger import Ledger
 from bot.publisher import Credentials, Publisher
 from bot.sandbox import Sandbox
 from tests.conftest import KEYS, Deployment, Result
@@ -465,3 +466,20 @@ def test_a_file_with_two_problems_is_told_both_and_counted_once(
         "1 will not go out"
     )
     assert sum(line.startswith("  queue/bad.yaml:") for line in status) == 2
+
+
+def test_a_dry_run_says_a_rate_limit_would_hold_a_real_run(
+    site: Deployment, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ALL_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    site.post("a", post("Story"))
+    ledger = Ledger.open(site.root / "state")
+    ledger.hold_network(datetime(2026, 12, 1, 14, 0, 5, tzinfo=UTC))
+    ledger.close()
+    result = cli("--root", site.root, "run", "--dry-run", "--now", "2026-12-01 08:35")
+    assert result.out.splitlines() == [
+        "would publish a (slot 2026-12-01 08:30 EST): Story https://example.org/Story",
+        "but a real run would not send now: X's rate limit resets at 2026-12-01 09:00:05 EST; "
+        "nothing is sent to X before then, and what is due waits",
+    ]
