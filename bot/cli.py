@@ -31,6 +31,7 @@ from bot.times import iso_utc, local, until
 if TYPE_CHECKING:
     from bot.ledger import Ledger, Record
     from bot.posts import Post, Queue
+    from bot.reports import Result, Status
 
 # Each command imports what it needs when it runs: cron starts `run` every few minutes, and
 # it should not pay for what `check`, `preview` or the publisher load.
@@ -702,12 +703,12 @@ def _unknown_post(post_id: str, known: set[str], config: Config, *, ledger: bool
     return f"interlink-bot: no post with id '{post_id}' in {where}{hint}"
 
 
-def _queue_ids(config: Config) -> set[str]:
-    """The ids of the files in the queue folder, without reading them."""
+def _queue_files(config: Config) -> dict[str, str]:
+    """Each post id in the queue folder and its file, without reading them."""
     from bot.start import scan_queue  # noqa: PLC0415
 
     scan = scan_queue(str(config.paths.queue))
-    return {relative.rpartition(".")[0] for relative, *_ in scan.files} if scan else set()
+    return {relative.rpartition(".")[0]: path for relative, path, *_ in scan.files} if scan else {}
 
 
 def show_log(config: Config, args: argparse.Namespace) -> int:
@@ -723,7 +724,7 @@ def show_log(config: Config, args: argparse.Namespace) -> int:
     post_id = _post_id(args.post, config) if args.post else None
     with _snapshot(config, endpoint) as ledger:
         if post_id is not None:
-            known = {record.post_id for record in ledger.records()} | _queue_ids(config)
+            known = {record.post_id for record in ledger.records()} | set(_queue_files(config))
             if post_id not in known:
                 print(_unknown_post(post_id, known, config), file=sys.stderr)
                 return NEEDS_A_PERSON
@@ -866,7 +867,7 @@ def show_status(config: Config, args: argparse.Namespace) -> int:
     return OK
 
 
-def _slot_note(found: Any, config: Config) -> str:
+def _slot_note(found: Status, config: Config) -> str:
     if not found.next_slot_open:
         return ""
     if found.next_slot_waits_until is None:
@@ -875,10 +876,10 @@ def _slot_note(found: Any, config: Config) -> str:
     return f" (open now; min_gap_minutes holds it until {until})"
 
 
-def _status_json(found: Any, endpoint: str | None) -> dict[str, Any]:
+def _status_json(found: Status, endpoint: str | None) -> dict[str, Any]:
     """README "status --json": stable field names, times in ISO 8601 UTC."""
 
-    def result(value: Any) -> dict[str, str] | None:
+    def result(value: Result | None) -> dict[str, str] | None:
         return {"at": iso_utc(value.at), "what": value.what} if value else None
 
     return {
@@ -968,11 +969,12 @@ def retry_post(config: Config, args: argparse.Namespace) -> int:
     if (config.paths.state / ledger_file_name(endpoint)).exists():
         ledger = Ledger.open(config.paths.state, endpoint)
         try:
-            records = [record for record in ledger.records() if record.post_id == post_id]
+            every = ledger.records()
+            records = [record for record in every if record.post_id == post_id]
             retried = any(r.status == FAILED for r in records) and ledger.retry(
                 post_id, _now(args, config)
             )
-            known = {record.post_id for record in ledger.records()}
+            known = {record.post_id for record in every}
         finally:
             ledger.close()
     else:
@@ -982,14 +984,15 @@ def retry_post(config: Config, args: argparse.Namespace) -> int:
         print(f"{mark}{post_id} is back in line for the next run")
         return OK
     if not records:
-        if post_id in _queue_ids(config):
+        files = _queue_files(config)
+        if post_id in files:
             print(
                 f"interlink-bot: {post_id} has not been sent yet, so there is nothing to retry; "
-                + _when_it_goes(post_id, config),
+                + _when_it_goes(post_id, Path(files[post_id]), config),
                 file=sys.stderr,
             )
         else:
-            print(_unknown_post(post_id, known | _queue_ids(config), config), file=sys.stderr)
+            print(_unknown_post(post_id, known | set(files), config), file=sys.stderr)
         return NEEDS_A_PERSON
     if all(record.status == PUBLISHED for record in records):
         link = next((r.tweet_url for r in records if r.part == 0 and r.tweet_url), None)
@@ -1008,13 +1011,14 @@ def retry_post(config: Config, args: argparse.Namespace) -> int:
     return NEEDS_A_PERSON
 
 
-def _when_it_goes(post_id: str, config: Config) -> str:
-    """For a queued post never sent: whether it is a draft, invalid, or simply waits."""
-    from bot.posts import load_queue  # noqa: PLC0415
+def _when_it_goes(post_id: str, file: Path, config: Config) -> str:
+    """For a queued post never sent: whether it is a draft, invalid, or simply waits. Only
+    its own file is read."""
+    from bot.posts import load_post  # noqa: PLC0415
 
-    queue = load_queue(config)
-    post = next((post for post in queue.posts if post.id == post_id), None)
-    if post is None:
+    try:
+        post = load_post(file, post_id, config)
+    except BotError:
         return "its file has problems: `interlink-bot check` says which"
     if not post.approved:
         return "it is a draft: set approved: true for it to go out"
