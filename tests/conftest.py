@@ -135,6 +135,16 @@ def connect(emulator: Sandbox, sleeps: Sleeps) -> Callable[[Credentials], Publis
     return make
 
 
+@pytest.fixture
+def slow_x(emulator: Sandbox, sleeps: Sleeps) -> Callable[[Credentials], Publisher]:
+    """An X that may not answer: requests time out after 0.3 s."""
+
+    def make(credentials: Credentials) -> Publisher:
+        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps)
+
+    return make
+
+
 def posts_on(emulator: Sandbox) -> list[dict[str, object]]:
     with emulator.state.lock:
         return list(emulator.state.posts)

@@ -38,16 +38,6 @@ def site(deployment: Deployment) -> Deployment:
     return deployment
 
 
-@pytest.fixture
-def slow_x(emulator: Sandbox, sleeps: list[float]) -> Connect:
-    """An X that may not answer: requests time out after 0.3 s."""
-
-    def make(credentials: Credentials) -> Publisher:
-        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps.append)
-
-    return make
-
-
 def tick(
     site: Deployment, connect: Connect, now: datetime = AT_SLOT, **options: object
 ) -> RunReport:

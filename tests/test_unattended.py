@@ -108,15 +108,12 @@ def test_status_keeps_the_last_error_after_a_later_success(
 
 
 def test_one_budget_for_the_whole_run_not_per_post(
-    site: Deployment, emulator: Sandbox, sleeps: Sleeps
+    site: Deployment, emulator: Sandbox, sleeps: Sleeps, connect: Connect
 ) -> None:
     site.post("a", post("Story"))
     site.post("t", post("Thread") + 'thread: ["two", "three"]\npublish_at: 2026-01-05T09:04Z\n')
     script(emulator, "ok", *["503"] * 30)  # the thread's first part goes, then X fails
     config = load_config(site.root)
-
-    def connect(credentials: Credentials) -> Publisher:
-        return Publisher(credentials, base_url=emulator.base_url, timeout=2.0, sleep=sleeps)
 
     report = run(config, AT_SLOT, credentials=CREDENTIALS, connect=connect)
     assert sum(sleeps) <= 60.0  # in all, across every request and post of the run
@@ -197,13 +194,10 @@ def test_a_refused_post_is_told_once_then_only_persists(
 
 
 def test_x_down_for_outage_minutes_is_a_problem_once(
-    site: Deployment, emulator: Sandbox, sleeps: Sleeps
+    site: Deployment, emulator: Sandbox, sleeps: Sleeps, connect: Connect
 ) -> None:
     site.post("a", post("Story"))
     config = load_config(site.root)
-
-    def connect(credentials: Credentials) -> Publisher:
-        return Publisher(credentials, base_url=emulator.base_url, timeout=2.0, sleep=sleeps)
 
     script(emulator, *["503"] * 200)
     reports = [
@@ -235,20 +229,17 @@ def test_x_down_for_outage_minutes_is_a_problem_once(
 
 
 def test_a_lost_answer_is_resolved_with_the_real_tweet_id(
-    site: Deployment, emulator: Sandbox, sleeps: Sleeps, cli: Callable[..., Result]
+    site: Deployment, emulator: Sandbox, slow_x: Connect, cli: Callable[..., Result]
 ) -> None:
     site.post("a", post("Story"))
     config = load_config(site.root)
 
-    def slow(credentials: Credentials) -> Publisher:
-        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps)
-
     script(emulator, "hang", *["503"] * 10)  # published, no answer; then X fails
-    run(config, AT_SLOT, credentials=CREDENTIALS, connect=slow, budget=RetryBudget(0))
+    run(config, AT_SLOT, credentials=CREDENTIALS, connect=slow_x, budget=RetryBudget(0))
     assert ledger_rows(site)[0][:3] == ("a", 0, "retrying")
     with emulator.state.lock:
         emulator.state.script.clear()
-    run(config, at(9, 10), credentials=CREDENTIALS, connect=slow)
+    run(config, at(9, 10), credentials=CREDENTIALS, connect=slow_x)
     (sent,) = posts_on(emulator)
     (entry,) = [
         json.loads(line) for line in cli("--root", site.root, "log", "--json").out.splitlines()
@@ -433,16 +424,13 @@ def test_x_s_own_base_url_is_the_real_ledger_not_a_rehearsal() -> None:
 
 
 def test_a_timeout_then_a_refusal_keeps_the_post_s_outcome_unknown(
-    site: Deployment, emulator: Sandbox, sleeps: Sleeps
+    site: Deployment, emulator: Sandbox, slow_x: Connect
 ) -> None:
     site.post("a", post("Story"))
     config = load_config(site.root)
 
-    def slow(credentials: Credentials) -> Publisher:
-        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps)
-
     script(emulator, "hang", "403-permissions")  # published, no answer; then the app refused
-    run(config, AT_SLOT, credentials=CREDENTIALS, connect=slow)
+    run(config, AT_SLOT, credentials=CREDENTIALS, connect=slow_x)
     config_ledger = Ledger.open(config.paths.state)
     try:
         (record,) = config_ledger.records()
@@ -450,6 +438,6 @@ def test_a_timeout_then_a_refusal_keeps_the_post_s_outcome_unknown(
         config_ledger.close()
     assert (record.status, record.uncertain) == ("retrying", True)
     # The next run's resend meets X's duplicate answer: published once, never twice.
-    run(config, at(9, 10), credentials=CREDENTIALS, connect=slow)
+    run(config, at(9, 10), credentials=CREDENTIALS, connect=slow_x)
     assert len(posts_on(emulator)) == 1
     assert ledger_rows(site)[0][:3] == ("a", 0, "published")
