@@ -560,11 +560,18 @@ class _PostReader:
                         field=key,
                     )
         if url and "url" not in self.broken:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc or _SPACE.search(url):
+            try:
+                parts = urlsplit(url)
+            except ValueError as error:  # "https://[e.org/": "Invalid IPv6 URL"
                 self.problem(
-                    "url", f"url {url!r} is not a web address; it must start with https://"
+                    "url",
+                    f"url {url!r} is not a web address ({error}); fix the host after https://",
                 )
+            else:
+                if parts.scheme not in ("http", "https") or not parts.netloc or _SPACE.search(url):
+                    self.problem(
+                        "url", f"url {url!r} is not a web address; it must start with https://"
+                    )
 
     def hashtags(self) -> tuple[str, ...]:
         hashtags = check_hashtags(self.data.get("hashtags"))

@@ -108,6 +108,40 @@ def test_file_over_1_mb(deployment: Deployment) -> None:
     assert "the limit is 1,000,000 (1 MB)" in message
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        # KeyError in PyYAML's bool constructor: an "internal error" before issue 9.
+        (VALID + "allow_repeat: !!bool maybe\n", "4: holds a value YAML cannot read ('maybe'"),
+        (VALID + "priority: !!int " + "1" * 5000 + "\n", "4: holds a value YAML cannot read ("),
+        ("title: !!str [a, b]\nurl: https://e.org\n", "1: invalid YAML: the tag !!str does not"),
+        (VALID + "thread: !!map [a]\n", "4: invalid YAML: the tag !!map does not go with a list"),
+        (VALID + "thread: !!seq text\n", "4: invalid YAML: the tag !!seq does not go with a value"),
+        (VALID + "<<: {priority: 1}\n", "4: uses the YAML tag 'tag:yaml.org,2002:merge'"),
+        # The alias is the anchored node itself: its line is the anchor's.
+        (VALID + "summary: &s text\nsource: *s\n", "4: uses a YAML alias (*name)"),
+        (VALID + "thread: [&s part, *s]\n", "4: uses a YAML alias (*name)"),
+        (VALID + "? [a]\n: b\n", "4: a list as a field name is not a name; field names are"),
+        (VALID + "1: b\n", "4: field name '1' is not a name; field names are words like 'title'"),
+        ("thread:\n- {[a]: b}\n", "2: invalid YAML: found unhashable key"),
+        (VALID + "approved: false\n", "4: field 'approved' is written twice (lines 3 and 4); keep"),
+    ],
+)
+def test_yaml_that_is_not_plain_data_is_one_line_naming_it(
+    deployment: Deployment, yaml_loader: str, content: str, expected: str
+) -> None:
+    deployment.post("p", content)
+    assert only_problem(deployment).startswith("queue/p.yaml:" + expected)
+
+
+def test_an_ampersand_is_no_anchor_and_an_anchor_unused_is_harmless(
+    deployment: Deployment, yaml_loader: str
+) -> None:
+    deployment.post("amp", "title: Q&A\nurl: https://e.org/?a=1&b=2\nsource: &name NPO\n")
+    (post,) = load(deployment).posts
+    assert (post.title, post.url, post.source) == ("Q&A", "https://e.org/?a=1&b=2", "NPO")
+
+
 DEEP = (
     "queue/deep.yaml:{line}: is nested more than 64 levels deep; a post or config has two or three"
 )
@@ -198,6 +232,11 @@ def test_one_bad_file_does_not_stop_the_others(deployment: Deployment) -> None:
         (
             "title: T\nurl: ftp://example.org/x\n",
             "queue/p.yaml:2: url 'ftp://example.org/x' is not a web address; it must start with https://",
+        ),
+        (
+            "title: T\nurl: https://[e.org/a\n",
+            "queue/p.yaml:2: url 'https://[e.org/a' is not a web address (Invalid IPv6 URL); "
+            "fix the host after https://",
         ),
         (
             "title: T\nurl: javascript:alert(1)\n",
