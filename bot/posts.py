@@ -62,7 +62,7 @@ class Image:
 @dataclass(frozen=True)
 class Post:
     id: str  # its path under queue/ without the extension: 2019/10/mek-and-fake-news
-    file: Path
+    file: str  # its path under queue/, written with "/": 2019/10/mek-and-fake-news.yaml
     title: str = ""
     url: str = ""
     source: str = ""
@@ -177,20 +177,20 @@ def _loaded(
     for start in range(0, len(files), _BATCH):
         batch = []
         for file in files[start : start + _BATCH]:
-            path, shown = Path(file.path), prefix + file.relative
+            shown = prefix + file.relative
             try:
                 document: YamlMapping | InvalidFile = read_yaml_mapping(
-                    path, shown, empty_hint=_EMPTY_POST
+                    file.path, shown, empty_hint=_EMPTY_POST
                 )
             except InvalidFile as error:
                 document = error
-            batch.append((file, path, shown, document))
-        for file, path, shown, document in batch:
+            batch.append((file, shown, document))
+        for file, shown, document in batch:
             if isinstance(document, InvalidFile):
                 yield file, document
                 continue
             try:
-                yield file, _validated(document, path, shown, file.post_id, config)
+                yield file, _validated(document, file.relative, shown, file.post_id, config)
             except InvalidFile as error:
                 yield file, error
 
@@ -240,7 +240,7 @@ def refresh_index(config: Config, index: PostIndex) -> tuple[str | None, list[Pr
                 relative,
                 "" if post.image else key,
                 post_id,
-                _post_to_json(post, config),
+                _post_to_json(post),
                 None,
                 post.approved,
                 post.publish_at,
@@ -270,12 +270,12 @@ def _stored_problems(stored: str) -> list[list[Any]]:
     return [problems] if problems and isinstance(problems[0], str) else problems
 
 
-def indexed_queue(config: Config, index: PostIndex, walk_problems: list[Problem]) -> Queue:
+def indexed_queue(index: PostIndex, walk_problems: list[Problem]) -> Queue:
     """The queue as the (refreshed) index holds it: what load_queue would return."""
     queue = indexed_problems(index, walk_problems)
     # One JSON document for all of them: 5,000 posts decode in a third of the time (issue 9).
     stored = json.loads(f"[{','.join(index.indexed_posts())}]")
-    queue.posts = [_post_from_values(values, config) for values in stored]
+    queue.posts = [_post_from_values(values) for values in stored]
     return queue
 
 
@@ -287,9 +287,8 @@ def _config_fingerprint(config: Config) -> str:
     return digest.hexdigest()[:16]
 
 
-def _post_to_json(post: Post, config: Config) -> str:
+def _post_to_json(post: Post) -> str:
     values = asdict(post)
-    values["file"] = post.file.relative_to(config.paths.queue).as_posix()
     for name in ("publish_at", "not_before", "expires"):
         moment = getattr(post, name)
         values[name] = moment.isoformat() if moment else None
@@ -297,8 +296,7 @@ def _post_to_json(post: Post, config: Config) -> str:
     return json.dumps(values, ensure_ascii=False)
 
 
-def _post_from_values(values: dict[str, Any], config: Config) -> Post:
-    values["file"] = config.paths.queue.joinpath(values["file"])
+def _post_from_values(values: dict[str, Any]) -> Post:
     for name in ("publish_at", "not_before", "expires"):
         if values[name]:
             values[name] = datetime.fromisoformat(values[name])
@@ -476,15 +474,19 @@ def load_post(path: Path, post_id: str, config: Config) -> Post:
 
     shown = config.shown(path)
     document = read_yaml_mapping(path, shown, empty_hint=_EMPTY_POST)
-    return _validated(document, path, shown, post_id, config)
+    try:
+        file = path.relative_to(config.paths.queue).as_posix()
+    except ValueError:
+        file = path.as_posix()
+    return _validated(document, file, shown, post_id, config)
 
 
 _EMPTY_POST = "a post needs at least 'title:' and 'url:' (or 'text:')"
 
 
-def _validated(document: YamlMapping, path: Path, shown: str, post_id: str, config: Config) -> Post:
+def _validated(document: YamlMapping, file: str, shown: str, post_id: str, config: Config) -> Post:
     reader = _PostReader(document.data, document.line, shown)
-    post = reader.post(path, post_id, config)
+    post = reader.post(file, post_id, config)
     if post is None:  # in the order of the file, as an editor reads it
         raise InvalidFile(*sorted(reader.problems, key=lambda problem: problem.line or 0))
     return post
@@ -512,7 +514,7 @@ class _PostReader:
         if field or key:
             self.broken.add(field or key or "")
 
-    def post(self, path: Path, post_id: str, config: Config) -> Post | None:
+    def post(self, file: str, post_id: str, config: Config) -> Post | None:
         """The post, or None when there were problems (in ``problems``)."""
         from bot.formatting import DoesNotFit  # noqa: PLC0415
 
@@ -531,7 +533,7 @@ class _PostReader:
         image = _image(data.get("image"), config, self.problem)
         post = Post(
             id=post_id,
-            file=path,
+            file=file,
             title=title or "",
             url=url or "",
             source=source or "",

@@ -186,7 +186,7 @@ def current_queue(config: Config, ledger: Ledger) -> Queue:
     from bot.posts import indexed_queue, refresh_index  # noqa: PLC0415
 
     _, walk_problems = refresh_index(config, ledger)
-    return indexed_queue(config, ledger, walk_problems)
+    return indexed_queue(ledger, walk_problems)
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,7 @@ class _Run:
             )
             return
         fingerprint, walk_problems = refresh_index(self.config, self.ledger)
-        queue = indexed_queue(self.config, self.ledger, walk_problems)
+        queue = indexed_queue(self.ledger, walk_problems)
         if not self._maybe_due():
             told = self._problems(queue, dry_run=dry_run)
             if not dry_run and fingerprint is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,7 +29,7 @@ def post(post_id: str, **fields: object) -> Post:
         "approved": True,
     }
     values.update(fields)
-    return Post(id=post_id, file=Path(f"{post_id}.yaml"), **values)  # type: ignore[arg-type]
+    return Post(id=post_id, file=f"{post_id}.yaml", **values)  # type: ignore[arg-type]
 
 
 def published(post_id: str, at: datetime, slot: datetime | None = None) -> Record:
