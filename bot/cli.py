@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import re
 import sys
@@ -29,6 +28,8 @@ from bot.errors import X_CREDENTIALS, BotError, ConfigError, CredentialsMissing,
 from bot.times import iso_utc, local, until
 
 if TYPE_CHECKING:
+    import logging
+
     from bot.ledger import Ledger, Record
     from bot.posts import Post, Queue
     from bot.reports import Result, Status
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 # it should not pay for what `check`, `preview` or the publisher load.
 
 OK, NEEDS_A_PERSON, CANNOT_RUN = 0, 1, 2
-
-log = logging.getLogger("bot")
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -141,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="do everything but send; write nothing at all"
     )
-    run.set_defaults(handler=run_once)
+    run.set_defaults(handler=run_once, logs=True)
 
     plan = _command(
         commands,
@@ -293,7 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = (args.root or Path(os.environ.get("BOT_ROOT") or Path.cwd())).resolve()
     secrets = _Secrets(root)
-    _log_to_stderr(verbose=args.verbose, secrets=secrets)
+    if args.verbose or getattr(args, "logs", False):  # the others log nothing: no logging
+        _log_to_stderr(verbose=args.verbose, secrets=secrets)
     args.secrets = secrets
     config: Config | None = None
     try:
@@ -481,10 +481,12 @@ class _Secrets:
 
     def values(self) -> dict[str, str]:
         if self._values is None:
-            from dotenv import dotenv_values  # noqa: PLC0415 - only commands that send need it
-
             env_file = self.root / ".env"
-            from_file = dotenv_values(env_file) if env_file.is_file() else {}
+            from_file: dict[str, str | None] = {}
+            if env_file.is_file():
+                from dotenv import dotenv_values  # noqa: PLC0415 - 8 ms: only when there is one
+
+                from_file = dotenv_values(env_file)
             names = (*CREDENTIAL_NAMES, "X_API_BASE_URL", "NOTIFY_URLS")
             self._values = {
                 name: value
@@ -534,9 +536,10 @@ class _Secrets:
         return text
 
 
-class _Redacting(logging.Filter):
+class _Redacting:
+    """A logging filter (any object with ``filter`` is one) that takes credentials out."""
+
     def __init__(self, secrets: _Secrets) -> None:
-        super().__init__()
         self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -550,6 +553,8 @@ class _Redacting(logging.Filter):
 def _log_to_stderr(*, verbose: bool, secrets: _Secrets) -> None:
     """Warnings always, the bot's own debug lines with -v; never a credential. Other
     libraries' debug output (requests-oauthlib logs signed headers) stays off."""
+    import logging  # noqa: PLC0415 - 6 ms that `status` and `plan` do not need
+
     logger = logging.getLogger("bot")
     for old in list(logger.handlers):
         logger.removeHandler(old)
