@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socketserver
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,15 +106,35 @@ CREDENTIALS = Credentials(
 SECRET_VALUES = CREDENTIALS.values()
 
 
+# serve_forever looks for shutdown() every poll_interval (0.5 s by default): each test server's
+# teardown would wait that long, which once made the suite wait more than it worked.
+POLL_SECONDS = 0.005
+
+
+@contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[None]:
+    """Serve ``server`` on a thread for the block's duration; stopped at once afterwards."""
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        if isinstance(server, Sandbox):
+            server.stop()
+        else:
+            server.shutdown()
+            server.server_close()
+        thread.join(timeout=5)
+
+
 @pytest.fixture
 def emulator() -> Iterator[Sandbox]:
     """A local X that checks every request's OAuth 1.0a signature against KEYS."""
     server = Sandbox(0, KEYS)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.stop()
-    thread.join(timeout=5)
+    with serving(server):
+        yield server
 
 
 class Sleeps(list[float]):

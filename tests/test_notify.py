@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +21,7 @@ from bot.publisher import Credentials, Publisher
 from bot.runner import RunReport, run
 from bot.sandbox import Sandbox
 from bot.start import main as start_main
-from tests.conftest import CREDENTIALS, KEYS, Deployment, Result
+from tests.conftest import CREDENTIALS, KEYS, Deployment, Result, serving
 from tests.test_publisher import script
 from tests.test_run import AT_SLOT, CONFIG, post
 
@@ -68,12 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(server):
+        yield server
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from tests.conftest import (
     Result,
     Sleeps,
     posts_on,
+    serving,
     titles_on,
     tweet_requests,
 )
@@ -281,22 +281,17 @@ def test_a_rehearsal_never_changes_what_the_real_deployment_publishes(
     site.post("a", post("Story"))
     config = load_config(site.root)
     sandbox = Sandbox(0, KEYS)  # the rehearsal's stand-in; `emulator` plays the real X
-    serving = threading.Thread(target=sandbox.serve_forever, daemon=True)
-    serving.start()
 
     def to_sandbox(credentials: Credentials) -> Publisher:
         return Publisher(credentials, base_url=sandbox.base_url, timeout=2.0, sleep=sleeps)
 
     # A future-dated rehearsal, inside the deployment, as README's rehearsal is run.
-    try:
+    with serving(sandbox):
         rehearsal = run(
             config, at(9, 5, day=6), credentials=CREDENTIALS, connect=to_sandbox,
             endpoint=sandbox.base_url,
         )  # fmt: skip
         assert titles_on(sandbox) == ["Story"]
-    finally:
-        sandbox.stop()
-        serving.join(timeout=5)
     assert rehearsal.rehearsal == sandbox.base_url
     assert ledger_rows(site) == []  # the real ledger knows nothing of it
     # The real run today still publishes at its slot: the rehearsal blocked nothing.
