@@ -29,6 +29,7 @@ import re
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -363,10 +364,18 @@ class Sandbox(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int = 0, keys: OAuthKeys | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        keys: OAuthKeys | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.keys = keys
         self.state = SandboxState()
+        # X's clock: rate-limit resets and the posts' times. Tests hand it the clock the
+        # publisher reads, so a slow machine cannot move a reset between the two.
+        self.clock = clock
 
     @property
     def base_url(self) -> str:
@@ -426,7 +435,7 @@ class Sandbox(ThreadingHTTPServer):
         state = self.state
         if answer.startswith("429"):
             seconds = float(answer.partition(":")[2] or 60)
-            reset = str(int(time.time() + seconds))
+            reset = str(int(self.clock() + seconds))
             limits = {
                 "x-rate-limit-limit": "100",
                 "x-rate-limit-remaining": "0",
@@ -462,7 +471,7 @@ class Sandbox(ThreadingHTTPServer):
                     "text": text,
                     "in_reply_to": reply_to,
                     "media_ids": media_ids,
-                    "at": time.time(),
+                    "at": self.clock(),
                 }
             )
         return 201, {"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}}, {}

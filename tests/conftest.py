@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -129,10 +130,27 @@ def serving(server: socketserver.BaseServer) -> Iterator[None]:
         thread.join(timeout=5)
 
 
+class Clock:
+    """X's clock in the tests, read by the emulator (rate-limit resets) and the publisher (how
+    long to wait for one): it stands still, so a slow machine cannot move a reset between the
+    two. A whole second, as X's ``x-rate-limit-reset`` is."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-def emulator() -> Iterator[Sandbox]:
+def x_clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def emulator(x_clock: Clock) -> Iterator[Sandbox]:
     """A local X that checks every request's OAuth 1.0a signature against KEYS."""
-    server = Sandbox(0, KEYS)
+    server = Sandbox(0, KEYS, clock=x_clock)
     with serving(server):
         yield server
 
@@ -150,11 +168,20 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def connect(emulator: Sandbox, sleeps: Sleeps) -> Callable[[Credentials], Publisher]:
+def connect(
+    emulator: Sandbox, sleeps: Sleeps, x_clock: Clock
+) -> Callable[[Credentials], Publisher]:
     def make(credentials: Credentials) -> Publisher:
-        return Publisher(credentials, base_url=emulator.base_url, timeout=2.0, sleep=sleeps)
+        return Publisher(
+            credentials, base_url=emulator.base_url, timeout=2.0, sleep=sleeps, clock=x_clock
+        )
 
     return make
+
+
+# For tests where every scripted answer hangs: no answer can come, so a short timeout cuts
+# nothing but the wait (six attempts of 0.3 s each were 1.8 s a test).
+HUNG_TIMEOUT = 0.05
 
 
 @pytest.fixture

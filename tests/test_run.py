@@ -13,7 +13,16 @@ from bot.ledger import Ledger, Record
 from bot.publisher import Credentials, Publisher
 from bot.runner import RunReport, run
 from bot.sandbox import Sandbox
-from tests.conftest import CREDENTIALS, Deployment, Result, posts_on, titles_on, tweet_requests
+from tests.conftest import (
+    CREDENTIALS,
+    HUNG_TIMEOUT,
+    Deployment,
+    Result,
+    Sleeps,
+    posts_on,
+    titles_on,
+    tweet_requests,
+)
 from tests.test_publisher import script
 
 Connect = Callable[[Credentials], Publisher]
@@ -327,12 +336,17 @@ def test_a_timed_out_post_that_went_out_is_recorded_published_not_failed(
 
 
 def test_an_unknown_outcome_is_resolved_first_by_the_next_run(
-    site: Deployment, emulator: Sandbox, slow_x: Connect, connect: Connect
+    site: Deployment, emulator: Sandbox, sleeps: Sleeps, connect: Connect
 ) -> None:
     site.post("a", post("Story"))
     script(emulator, *["hang"] * 6)
 
-    tick(site, slow_x)
+    def hung_x(credentials: Credentials) -> Publisher:
+        return Publisher(
+            credentials, base_url=emulator.base_url, timeout=HUNG_TIMEOUT, sleep=sleeps
+        )
+
+    tick(site, hung_x)
     assert ledger_rows(site)[0][:3] == ("a", 0, "retrying")
     tick(site, connect, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # between slots: resolved
     assert len(posts_on(emulator)) == 1

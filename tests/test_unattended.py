@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from bot.sandbox import Sandbox
 from tests.conftest import (
     CREDENTIALS,
     KEYS,
+    Clock,
     Deployment,
     Result,
     Sleeps,
@@ -148,8 +148,9 @@ def test_a_rate_limit_beyond_the_budget_ends_the_run_and_is_remembered(
     connect: Connect,
     sleeps: Sleeps,
     cli: Callable[..., Result],
+    x_clock: Clock,
 ) -> None:
-    now = datetime.fromtimestamp(int(time.time()), UTC)  # X's reset is in X's time
+    now = datetime.fromtimestamp(x_clock(), UTC)  # X's reset is in X's time
     due_now = (now - timedelta(minutes=1)).isoformat()
     site.post("a", post("Story one", publish_at=f"'{due_now}'"))
     site.post("b", post("Story two", publish_at=f"'{due_now}'"))
