@@ -134,12 +134,15 @@ class _BaseUrlAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+_LINK = "<link>"  # what _comparable puts in place of each link
+
+
 def _comparable(text: str) -> str:
     """``text`` as X would echo it, minus what X changes: links (t.co) and HTML escapes."""
     normalized = unicodedata.normalize("NFC", html.unescape(text))
     pieces, position = [], 0
     for span in extract_urls_with_indices(normalized):
-        pieces += [normalized[position : span.start], "<link>"]
+        pieces += [normalized[position : span.start], _LINK]
         position = span.end
     return "".join([*pieces, normalized[position:]]).strip()
 
@@ -269,10 +272,12 @@ class Publisher:
             log=self._log_retry,
         )
 
-    def find_published(self, text: str) -> str | None:
+    def find_published(self, text: str, *, with_media: bool = False) -> str | None:
         """The id of the account's recent post with ``text``, or None: for a post that went
         out while X's answer (and so its id) was lost. Two reads (billed), so only when a
-        reply needs the id. X shows links as t.co links, so links are compared as links."""
+        reply needs the id. X gives a post's text back with its links as t.co links, ``&<>``
+        HTML-escaped, and, ``with_media``, the media's own t.co link at the end: links are
+        compared as links, and that last one is not part of the text that was sent."""
 
         def look_up(call: Callable[[], Any]) -> Any:
             def once() -> Any:
@@ -295,7 +300,10 @@ class Publisher:
             return None
         wanted = _comparable(text)
         for tweet in recent.data or []:
-            if _comparable(tweet.text) == wanted:
+            shown = _comparable(tweet.text)
+            if with_media:
+                shown = shown.removesuffix(_LINK).rstrip()
+            if shown == wanted:
                 return str(tweet.id)
         return None
 

@@ -411,7 +411,9 @@ class _Run:
             if number > 0 and reply_to is None:
                 # The part before went out, but X's answer with its id was lost: ask X for it.
                 # Without it this part would be a post of its own, not a reply.
-                reply_to = publisher.find_published(work.parts[number - 1])
+                reply_to = publisher.find_published(
+                    work.parts[number - 1], with_media=number == 1 and work.image is not None
+                )
                 if reply_to is None:
                     report.done.append(
                         f"{work.post_id}{part_label(number - 1, len(work.parts))} went out but X "
@@ -452,12 +454,16 @@ class _Run:
                         message = f"{error}; change the text"
                         return self._not_published(work, number, error, message, unknown=False)
                     # The earlier request, whose answer never came, had published it.
-                    tweet_id = publisher.find_published(work.parts[number])
+                    tweet_id = publisher.find_published(
+                        work.parts[number], with_media=bool(media_ids)
+                    )
                 except PublishError as error:
                     unknown = unknown or error.uncertain
                     return self._not_published(work, number, error, str(error), unknown=unknown)
                 if tweet_id is None:  # sent earlier in this run, its answer lost: look it up
-                    tweet_id = publisher.find_published(work.parts[number])
+                    tweet_id = publisher.find_published(
+                        work.parts[number], with_media=bool(media_ids)
+                    )
                 break
             ledger.published(work.post_id, number, tweet_id, now)
             part = part_label(number, len(work.parts))

@@ -6,7 +6,9 @@ post it already has; and, when told to, 400, 401, 402, 403, 429 with ``x-rate-li
 5xx, a hang, or a hold. With credentials it checks every request's OAuth 1.0a signature (HMAC-SHA1,
 RFC 5849) against X's own URL, as X would, and answers 401 when it is wrong.
 
-- ``GET /2/users/me`` and ``GET /2/users/:id/tweets``: the account and its recent posts;
+- ``GET /2/users/me`` and ``GET /2/users/:id/tweets``: the account and its recent posts, whose
+  text reads as X gives it back, not as it was sent: links as t.co links, ``&<>`` escaped,
+  a post with media ending in the media's t.co link (``as_x_shows``);
 - ``GET /`` a page listing what was posted (replies under the post they answer);
 - ``GET /sandbox/state`` the posts and every request received, as JSON;
 - ``POST /sandbox/expire-media`` forgets every uploaded image, as X does after a day;
@@ -46,7 +48,9 @@ URL_WEIGHT = 23  # every link is a t.co link
 MAX_ALT_TEXT = 1000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))  # weight 1; the rest weigh 2
-_LINK = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+# A link runs to the next space, less the punctuation that ends a sentence after it.
+_LINK = re.compile(r"https?://\S+?(?=[.,;:!?'\")\]]*(?:\s|$))", re.IGNORECASE)
+_SHORT_LINK = "https://t.co/"  # and ten letters or digits: 23 characters, as X shows every link
 _IMAGES = (
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -69,6 +73,21 @@ def x_length(text: str) -> int:
         code = ord(token.chars)
         length += 1 if any(a <= code <= b for a, b in _LIGHT) else 2
     return length
+
+
+def as_x_shows(text: str, post_id: str, with_media: bool) -> str:
+    """The text as X gives it back (the create answer, the account's timeline): each link
+    replaced by its t.co link, ``&``, ``<`` and ``>`` HTML-escaped, and, for a post with
+    media, the media's own t.co link appended after a space."""
+    links = itertools.count()
+
+    def short(_: re.Match[str] | None = None) -> str:
+        digest = hashlib.sha256(f"{post_id}/{next(links)}".encode()).hexdigest()
+        return _SHORT_LINK + digest[:10]
+
+    shown = _LINK.sub(short, text)
+    shown = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"{shown} {short()}" if with_media else shown
 
 
 def image_kind(head: bytes) -> str | None:
@@ -329,7 +348,11 @@ class _Handler(BaseHTTPRequestHandler):
             limit = min(max(int(query.get("max_results", 10)), 5), 100)
             with state.lock:
                 recent = [
-                    {"id": post["id"], "text": post["text"], "edit_history_tweet_ids": [post["id"]]}
+                    {
+                        "id": post["id"],
+                        "text": post["shown"],
+                        "edit_history_tweet_ids": [post["id"]],
+                    }
                     for post in reversed(state.posts[-limit:])
                 ]
             record["status"] = 200
@@ -465,16 +488,19 @@ class Sandbox(ThreadingHTTPServer):
             if any(post["text"] == text for post in state.posts):
                 return 403, _DUPLICATE, {}
             post_id = str(next(state.ids))
+            shown = as_x_shows(text, post_id, bool(media_ids))
             state.posts.append(
                 {
                     "id": post_id,
                     "text": text,
+                    "shown": shown,
                     "in_reply_to": reply_to,
                     "media_ids": media_ids,
                     "at": self.clock(),
                 }
             )
-        return 201, {"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}}, {}
+        created = {"id": post_id, "text": shown, "edit_history_tweet_ids": [post_id]}
+        return 201, {"data": created}, {}
 
     def page(self) -> str:
         with self.state.lock:

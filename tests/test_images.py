@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -12,7 +14,7 @@ import pytest
 
 from bot.publisher import Credentials, PostRefused, Publisher
 from bot.sandbox import Sandbox
-from tests.conftest import CREDENTIALS, Deployment, Result, posts_on
+from tests.conftest import CREDENTIALS, Deployment, Result, posts_on, serving
 from tests.test_publisher import script
 from tests.test_run import CONFIG, ledger_rows, post, tick
 
@@ -143,3 +145,44 @@ def test_retry_uploads_the_image_again(
     assert requests_to(emulator).count("/2/media/upload") == 2
     (sent,) = posts_on(emulator)
     assert sent["media_ids"] == [list(emulator.state.media)[-1]]
+
+
+# --- what X gives back is not what was sent -----------------------------------------------
+
+
+def test_x_gives_a_post_back_with_t_co_links_escapes_and_its_media_link(tmp_path: Path) -> None:
+    # X's timeline shows each link as a 23-character t.co link, escapes &, < and > as HTML, and
+    # ends a post with media with the media's own t.co link; the bot's look-ups meet that.
+    image = tmp_path / "court.png"
+    image.write_bytes(PNG)
+    sandbox = Sandbox(0, None)
+    with serving(sandbox):
+        publisher = Publisher(CREDENTIALS, base_url=sandbox.base_url, timeout=2.0)
+        media_id = publisher.upload_image(image, "image/png")
+        publisher.post("Fish & chips <3 at https://example.org/a-long/path.", media_ids=[media_id])
+        publisher.post("No image, https://example.org/b and more")
+        with urllib.request.urlopen(f"{sandbox.base_url}/2/users/1234/tweets") as response:
+            timeline = json.load(response)["data"]
+    second, first = (tweet["text"] for tweet in timeline)
+    tco = r"https://t\.co/[0-9a-z]{10}"
+    assert re.fullmatch(rf"Fish &amp; chips &lt;3 at {tco}\. {tco}", first)
+    assert re.fullmatch(rf"No image, {tco} and more", second)
+
+
+def test_a_lost_answer_to_an_image_post_is_found_and_its_thread_goes_on(
+    site: Deployment, emulator: Sandbox, slow_x: Connect
+) -> None:
+    site.post(
+        "a",
+        post("Story", summary="'Fish & chips <3, see https://example.org/menu.'")
+        + f"image: {{path: media/court.png, alt: {ALT!r}}}\n"
+        + 'thread: ["part two"]\n',
+    )
+    script(emulator, "hang")  # the image post goes out; its answer (and id) is lost
+    report = tick(site, slow_x)
+    assert report.problems == []
+    first, second = posts_on(emulator)
+    assert first["media_ids"]
+    assert "Fish & chips <3, see https://example.org/menu." in str(first["text"])
+    assert second["in_reply_to"] == first["id"]  # a reply, not a post of its own
+    assert [row[:3] for row in ledger_rows(site)] == [("a", 1, "published"), ("a", 0, "published")]

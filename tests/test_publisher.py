@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Callable
 
@@ -42,10 +43,13 @@ def script(emulator: Sandbox, *answers: str) -> None:
 
 def test_a_post_goes_to_the_base_url_signed(emulator: Sandbox, connect: Connect) -> None:
     tweet_id = connect(CREDENTIALS).post("Hello from the tests https://example.org")
+    (stored,) = posts_on(emulator)
+    assert re.fullmatch(r"Hello from the tests https://t\.co/[0-9a-z]{10}", str(stored["shown"]))
     assert posts_on(emulator) == [
         {
             "id": tweet_id,
             "text": "Hello from the tests https://example.org",
+            "shown": stored["shown"],
             "in_reply_to": None,
             "media_ids": [],
             "at": posts_on(emulator)[0]["at"],
