@@ -77,8 +77,9 @@ def test_missing_timezone(deployment: Deployment) -> None:
             "config/bot.yaml:3: format.template: unknown placeholder {link}",
         ),
         (
-            "timezone: UTC\nformat:\n  template: '{title}'\n",
-            "config/bot.yaml:3: format.template must contain {url}",
+            "timezone: UTC\nformat:\n  template: 'News of the day'\n",
+            "config/bot.yaml:3: format.template has no placeholder, so every post would read "
+            "the same; use {title}, {source}, {summary}, {url}, {hashtags}",
         ),
         (
             "timezone: UTC\nformat:\n  hashtags: ['#MEK']\n",
@@ -164,3 +165,21 @@ def test_each_config_problem_names_its_field(deployment: Deployment) -> None:
         "timezone",
         "schedule.max_per_day",
     ]
+
+
+def test_a_template_without_url_makes_posts_without_their_link(
+    deployment: Deployment, cli: Callable[..., Result]
+) -> None:
+    # SPEC: a template without {url} is allowed; on X such a post costs $0.015, not $0.20.
+    deployment.write(
+        "config/bot.yaml", "timezone: UTC\nformat:\n  template: '{title}: {summary}'\n"
+    )
+    deployment.post(
+        "a",
+        "title: Court date set\nurl: https://example.org/court\nsummary: The trial opens Monday.\n"
+        "approved: true\n",
+    )
+    assert cli("--root", deployment.root, "check").status == 0
+    preview = cli("--root", deployment.root, "preview", "a").out
+    assert "Court date set: The trial opens Monday." in preview
+    assert "example.org" not in preview
