@@ -152,9 +152,12 @@ def read_yaml_mapping(path: Path | str, shown_as: str, *, empty_hint: str) -> Ya
     # Each level of nesting takes a bracket or a line, so most files need no depth check.
     if text.count("[") + text.count("{") + text.count("\n") + text.count("- ") > MAX_NESTING:
         _check_depth(text, fail)
-    loader = _Loader(text)
     lines: dict[str, int] = {}
+    loader = None
     try:
+        # Inside the try: PyYAML's pure-Python reader checks every character as it is made,
+        # where libyaml's checks them only while parsing (a NUL was a traceback without libyaml).
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             raise fail(f"is empty; {empty_hint}")
@@ -176,7 +179,8 @@ def read_yaml_mapping(path: Path | str, shown_as: str, *, empty_hint: str) -> Ya
     except yaml.YAMLError as error:
         raise fail(f"invalid YAML: {error}; fix the syntax") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
     if not isinstance(data, dict):
         raise fail(

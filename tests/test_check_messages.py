@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
+
 from tests.conftest import Deployment, Result
+
+# Every test here runs with each of PyYAML's safe loaders: libyaml's, and the pure-Python one
+# that platforms without libyaml fall back to (conftest.yaml_loader).
+pytestmark = pytest.mark.usefixtures("yaml_loader")
 
 Cli = Callable[..., Result]
 VALID = "title: A title\nurl: https://example.org/a\napproved: true\n"

@@ -11,6 +11,10 @@ from bot.config import load_config
 from bot.errors import ConfigError
 from tests.conftest import Deployment, Result
 
+# Every test here runs with each of PyYAML's safe loaders: libyaml's, and the pure-Python one
+# that platforms without libyaml fall back to (conftest.yaml_loader).
+pytestmark = pytest.mark.usefixtures("yaml_loader")
+
 
 def problems(site: Deployment, content: str) -> list[str]:
     site.write("config/bot.yaml", content)

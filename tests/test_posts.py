@@ -15,6 +15,10 @@ from bot.ledger import Ledger
 from bot.posts import Queue, indexed_problems, load_queue, refresh_index
 from tests.conftest import Deployment
 
+# Every test here runs with each of PyYAML's safe loaders: libyaml's, and the pure-Python one
+# that platforms without libyaml fall back to (conftest.yaml_loader).
+pytestmark = pytest.mark.usefixtures("yaml_loader")
+
 VALID = "title: A title\nurl: https://example.org/a\napproved: true\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 

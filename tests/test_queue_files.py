@@ -24,6 +24,10 @@ from bot.start import QueueScan, quiet_run, scan_queue
 from tests.conftest import Deployment, Result, environment, titles_on
 from tests.test_run import CONFIG, post, tick
 
+# Every test here runs with each of PyYAML's safe loaders: libyaml's, and the pure-Python one
+# that platforms without libyaml fall back to (conftest.yaml_loader).
+pytestmark = pytest.mark.usefixtures("yaml_loader")
+
 Connect = Callable[[Credentials], Publisher]
 Cli = Callable[..., Result]
 
