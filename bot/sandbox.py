@@ -187,8 +187,8 @@ def _invalid(detail: str) -> dict[str, Any]:
     return _problem(400, "Invalid Request", detail, _INVALID)
 
 
-def _multipart(raw: bytes, content_type: str) -> dict[str, bytes]:
-    """The fields of a multipart/form-data body."""
+def _multipart(raw: bytes, content_type: str) -> dict[str, tuple[bytes, str]]:
+    """The fields of a multipart/form-data body, each with the type its part declares."""
     if not content_type.startswith("multipart/form-data"):
         return {}
     message = BytesParser(policy=HTTP).parsebytes(
@@ -199,7 +199,7 @@ def _multipart(raw: bytes, content_type: str) -> dict[str, bytes]:
         name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True)
         if isinstance(name, str) and isinstance(payload, bytes):
-            fields[name] = payload
+            fields[name] = (payload, part.get_content_type())
     return fields
 
 
@@ -438,9 +438,10 @@ class Sandbox(ThreadingHTTPServer):
                     return 400, _invalid("Alt text must be 1 to 1,000 characters."), {}
                 state.media[media_id]["alt"] = alt
             return 200, {"data": {"id": media_id, "associated_metadata": True}}, {}
-        data = _multipart(raw, content_type).get("media")
-        if data is None:
+        field = _multipart(raw, content_type).get("media")
+        if field is None:
             return 400, _invalid("The media field is missing."), {}
+        data, declared = field
         kind = image_kind(data[:16])
         if kind is None:
             return 400, _invalid("The media type is not supported."), {}
@@ -448,7 +449,13 @@ class Sandbox(ThreadingHTTPServer):
             return 400, _invalid("The image is larger than 5 MB."), {}
         with state.lock:
             media_id = str(next(state.ids) + 5_000_000_000_000_000)
-            state.media[media_id] = {"type": kind, "size": len(data), "alt": None, "data": data}
+            state.media[media_id] = {
+                "type": kind,  # as the emulator reads the bytes
+                "declared": declared,  # as the upload said
+                "size": len(data),
+                "alt": None,
+                "data": data,
+            }
         uploaded = {"id": media_id, "media_key": f"3_{media_id}", "size": len(data)}
         return 200, {"data": {**uploaded, "expires_after_secs": 86400}}, {}
 

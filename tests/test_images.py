@@ -186,3 +186,47 @@ def test_a_lost_answer_to_an_image_post_is_found_and_its_thread_goes_on(
     assert "Fish & chips <3, see https://example.org/menu." in str(first["text"])
     assert second["in_reply_to"] == first["id"]  # a reply, not a post of its own
     assert [row[:3] for row in ledger_rows(site)] == [("a", 1, "published"), ("a", 0, "published")]
+
+
+# The first bytes of each format X accepts, from the formats' own specifications (JFIF/EXIF
+# SOI marker, PNG signature, GIF87a/GIF89a header, RIFF....WEBP container), not from the bot.
+FORMATS = [
+    ("photo.jpg", b"\xff\xd8\xff\xe0\0\x10JFIF\0", "image/jpeg"),
+    ("photo.jpeg", b"\xff\xd8\xff\xe1\0\x18Exif\0\0", "image/jpeg"),
+    ("chart.png", PNG[:8], "image/png"),
+    ("old.gif", b"GIF87a\x01\0\x01\0", "image/gif"),
+    ("moving.gif", b"GIF89a\x01\0\x01\0", "image/gif"),
+    ("photo.webp", b"RIFF\x24\0\0\0WEBPVP8 ", "image/webp"),
+]
+
+
+@pytest.mark.parametrize(("name", "head", "media_type"), FORMATS)
+def test_each_format_x_accepts_is_recognised_and_uploaded_as_itself(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    cli: Callable[..., Result],
+    name: str,
+    head: bytes,
+    media_type: str,
+) -> None:
+    site.write(f"media/{name}", head + b"\0" * 256)
+    site.post("a", post("Story") + f"image: {{path: media/{name}, alt: {ALT!r}}}\n")
+    assert cli("--root", site.root, "check").status == 0
+    report = tick(site, connect)
+    assert report.problems == []
+    ((media_id, media),) = emulator.state.media.items()
+    assert (media["declared"], media["type"]) == (media_type, media_type)
+    (sent,) = posts_on(emulator)
+    assert sent["media_ids"] == [media_id]
+
+
+def test_a_file_named_like_an_image_that_is_not_one_is_refused_by_check(
+    site: Deployment, cli: Callable[..., Result]
+) -> None:
+    site.write("media/fake.webp", b"RIFF\x24\0\0\0WAVEfmt " + b"\0" * 64)  # a sound, not WEBP
+    site.post("a", post("Story") + f"image: {{path: media/fake.webp, alt: {ALT!r}}}\n")
+    checked = cli("--root", site.root, "check")
+    assert checked.status == 1
+    assert "media/fake.webp" in checked.out
+    assert "is not a JPEG, PNG, GIF or WEBP image" in checked.out
