@@ -104,7 +104,8 @@ KEYS = OAuthKeys(
 CREDENTIALS = Credentials(
     KEYS.api_key, KEYS.api_secret, KEYS.access_token, KEYS.access_token_secret
 )
-SECRET_VALUES = CREDENTIALS.values()
+# The four values as the test wrote them, not as the product's Credentials hands them back.
+SECRET_VALUES = (KEYS.api_key, KEYS.api_secret, KEYS.access_token, KEYS.access_token_secret)
 
 
 # serve_forever looks for shutdown() every poll_interval (0.5 s by default): each test server's

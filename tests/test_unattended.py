@@ -128,6 +128,22 @@ def test_one_budget_for_the_whole_run_not_per_post(
     assert len(texts) == len(set(texts))
 
 
+def test_an_image_post_s_three_requests_share_the_run_s_one_budget(
+    site: Deployment, emulator: Sandbox, sleeps: Sleeps, connect: Connect
+) -> None:
+    # Upload, alt text and post each meet a rate limit that resets in 55 s: a budget per
+    # request would wait 3 x 56 s in one run; the run's one budget waits once.
+    site.write("media/court.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    site.post("a", post("Story") + "image: {path: media/court.png, alt: The court}\n")
+    script(emulator, "upload:429:55", "metadata:429:55", "429:55")
+    config = load_config(site.root)
+    run(config, AT_SLOT, credentials=CREDENTIALS, connect=connect)
+    assert sleeps == [56.0]  # the upload's wait, to the reset plus a second
+    assert sum(sleeps) <= 60.0
+    assert posts_on(emulator) == []  # the rest waits for a later run
+    assert ledger_rows(site)[0][:3] == ("a", 0, "retrying")
+
+
 def test_a_small_budget_spent_leaves_the_rest_retrying(
     site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
 ) -> None:
@@ -437,3 +453,22 @@ def test_a_timeout_then_a_refusal_keeps_the_post_s_outcome_unknown(
     run(config, at(9, 10), credentials=CREDENTIALS, connect=slow_x)
     assert len(posts_on(emulator)) == 1
     assert ledger_rows(site)[0][:3] == ("a", 0, "published")
+
+
+def test_log_is_newest_first_and_limit_keeps_the_newest(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    for name in ("a", "b", "c"):  # one a day, in id order
+        site.post(name, post(f"Story {name}"))
+    for day in (5, 6, 7):
+        tick(site, connect, datetime(2026, 1, day, 9, 5, tzinfo=UTC))
+    assert titles_on(emulator) == ["Story a", "Story b", "Story c"]
+
+    def ids(*args: str) -> list[str]:
+        lines = cli("--root", site.root, "log", *args).out.splitlines()
+        return [line.split("  ")[3] for line in lines]
+
+    assert ids() == ["c", "b", "a"]
+    assert ids("--limit", "2") == ["c", "b"]
+    first = cli("--root", site.root, "log", "--limit", "1").out
+    assert first.startswith("2026-01-07 09:05:00 GMT  published  x  c  (attempts: 1)  https://")
