@@ -204,10 +204,23 @@ def test_a_pending_attempt_that_never_reached_x_is_sent(
     assert ledger_rows(site)[0][:3] == ("a", 0, "published")
 
 
-def test_expired_posts_never_go_out(site: Deployment, emulator: Sandbox, connect: Connect) -> None:
-    site.post("a", post("Old news", expires="2026-01-04"))
+def test_expired_posts_never_go_out(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    site.post("a", post("Old news", expires="2026-01-04", priority="9"))
+    site.post("b", post("New news"))  # the queue was read: the post beside it goes out
     tick(site, connect)
-    assert emulator.state.requests == []
+    tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))  # the next slot too
+    assert titles_on(emulator) == ["New news"]
+    status = cli("--root", site.root, "status", "--now", "2026-01-05T13:10Z").out.splitlines()
+    assert status[0] == (
+        "queue: 0 approved, 0 drafts, 0 invalid, 1 published, 1 expired, 0 failed, "
+        "1 will not go out"
+    )
+    assert (
+        "  a: expired unpublished at the end of 4 Jan 2026; change expires: to publish it, "
+        "or remove the file"
+    ) in status
 
 
 def test_the_daily_cap(site: Deployment, emulator: Sandbox, connect: Connect) -> None:
@@ -220,7 +233,9 @@ def test_the_daily_cap(site: Deployment, emulator: Sandbox, connect: Connect) ->
         site.post(name, post(f"Story {name}"))
     for hour in (9, 10, 11):
         tick(site, connect, datetime(2026, 1, 5, hour, 1, tzinfo=UTC))
-    assert len(posts_on(emulator)) == 2
+    assert titles_on(emulator) == ["Story a", "Story b"]  # the 11:00 slot is over the cap
+    tick(site, connect, datetime(2026, 1, 6, 9, 1, tzinfo=UTC))
+    assert titles_on(emulator) == ["Story a", "Story b", "Story c"]  # a new day
 
 
 def test_pause_and_resume(
