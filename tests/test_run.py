@@ -158,6 +158,33 @@ def test_an_account_refusal_stops_the_run_and_keeps_the_post_in_line(
     assert [row[:3] for row in ledger_rows(site)] == [("a", 0, "published")]
 
 
+@pytest.mark.parametrize(
+    ("answer", "said"), [("401", "401"), ("402", "402")], ids=["unauthorized", "no credits"]
+)
+def test_401_or_402_in_the_middle_of_a_run_stops_it_and_keeps_the_post_in_line(
+    site: Deployment, emulator: Sandbox, connect: Connect, answer: str, said: str
+) -> None:
+    # SPEC "Retries": 401 and 402 stop the run, since every later post would fail the same way;
+    # a refusal about the account leaves the post in line for when the account is fixed.
+    site.post(
+        "t",
+        post("Digest", publish_at="2026-01-05T09:02Z") + 'thread: ["part two", "part three"]\n',
+    )
+    site.post("c", post("Other story"))  # due in the 09:00 slot, after the publish_at thread
+    script(emulator, "ok", answer)  # part one goes out, then X refuses the account
+    report = tick(site, connect)
+    assert tweet_requests(emulator) == 2  # neither part three nor c was tried
+    assert titles_on(emulator) == ["Digest"]
+    assert said in report.problems[0]
+    statuses = {(row[0], row[1]): row[2] for row in ledger_rows(site)}
+    assert statuses[("t", 0)] == "published"
+    assert "failed" not in statuses.values()
+    tick(site, connect, datetime(2026, 1, 5, 9, 20, tzinfo=UTC))  # the account is fixed
+    first, second, third, *_ = posts_on(emulator)
+    assert (second["text"], third["text"]) == ("part two", "part three")
+    assert (second["in_reply_to"], third["in_reply_to"]) == (first["id"], second["id"])
+
+
 def test_x_failing_leaves_the_post_retrying_for_the_next_run(
     site: Deployment, emulator: Sandbox, connect: Connect
 ) -> None:
