@@ -6,8 +6,10 @@ import json
 import re
 import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from requests.adapters import HTTPAdapter
 
 from bot.publisher import (
     AccountRefused,
@@ -194,3 +196,25 @@ def test_a_rate_limit_is_a_known_outcome(emulator: Sandbox, connect: Connect) ->
     with pytest.raises(RateLimited) as caught:
         connect(CREDENTIALS).post("not sent")
     assert not caught.value.uncertain
+
+
+def test_every_request_has_a_timeout_by_default(
+    emulator: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SPEC "Requests have timeouts": a Publisher made as the CLI makes it, with no timeout
+    # given, hands requests a finite one (without it, a silent X would hang the run for ever).
+    seen: list[object] = []
+    send = HTTPAdapter.send
+
+    def spy(self: HTTPAdapter, request: Any, **options: Any) -> Any:
+        seen.append(options.get("timeout"))
+        return send(self, request, **options)
+
+    monkeypatch.setattr(HTTPAdapter, "send", spy)
+    publisher = Publisher(CREDENTIALS, base_url=emulator.base_url)
+    publisher.post("with a timeout")
+    assert publisher.find_published("with a timeout") is not None
+    assert len(seen) == 3  # the post, then the look-up's two reads
+    for timeout in seen:
+        parts = timeout if isinstance(timeout, tuple) else (timeout,)
+        assert all(isinstance(part, int | float) and 0 < part <= 60 for part in parts), timeout
