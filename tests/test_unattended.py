@@ -24,6 +24,7 @@ from bot.sandbox import Sandbox
 from tests.conftest import (
     CREDENTIALS,
     KEYS,
+    SECRET_VALUES,
     Clock,
     Deployment,
     Result,
@@ -472,3 +473,31 @@ def test_log_is_newest_first_and_limit_keeps_the_newest(
     assert ids("--limit", "2") == ["c", "b"]
     first = cli("--root", site.root, "log", "--limit", "1").out
     assert first.startswith("2026-01-07 09:05:00 GMT  published  x  c  (attempts: 1)  https://")
+
+
+def test_a_run_without_a_credential_names_it_once_and_sends_nothing(
+    site: Deployment, emulator: Sandbox, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.post("a", post("Story"))
+    monkeypatch.setenv("X_API_BASE_URL", emulator.base_url)
+    for name, value in zip(
+        ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN"), SECRET_VALUES, strict=False
+    ):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("X_ACCESS_TOKEN_SECRET", raising=False)
+    first = cli("--root", site.root, "run", "--now", "2026-01-05T09:05Z")
+    assert first.status == 1  # a problem that needs a person, the first time
+    assert (
+        "x: credentials are not set: X_ACCESS_TOKEN_SECRET is missing (the other 3 are set); "
+        "put it in .env or the environment (see README: credentials)"
+    ) in first.out + first.err
+    later = cli("--root", site.root, "run", "--now", "2026-01-05T09:10Z")
+    assert later.status == 0  # told already
+    assert later.out == (
+        f"[rehearsal against {emulator.base_url}] still: x: credentials are not set: "
+        "X_ACCESS_TOKEN_SECRET is missing (the other 3 are set); put it in .env or the "
+        "environment (see README: credentials)\n"
+    )
+    assert emulator.state.requests == []
+    status = cli("--root", site.root, "status", "--now", "2026-01-05T09:10Z").out
+    assert "x: credentials: NOT SET: X_ACCESS_TOKEN_SECRET missing" in status
