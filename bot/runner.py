@@ -411,8 +411,11 @@ class _Run:
             if number > 0 and reply_to is None:
                 # The part before went out, but X's answer with its id was lost: ask X for it.
                 # Without it this part would be a post of its own, not a reply.
+                # The first part carried an image if the ledger kept its media id (also for a
+                # post whose file is gone since, whose image is sent from that id).
+                sent_with_image = number == 1 and ledger.media_id(work.post_id, 0) is not None
                 reply_to = publisher.find_published(
-                    work.parts[number - 1], with_media=number == 1 and work.image is not None
+                    work.parts[number - 1], with_media=sent_with_image
                 )
                 if reply_to is None:
                     report.done.append(
