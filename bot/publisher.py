@@ -269,6 +269,7 @@ class Publisher:
             retry_on=Transient,
             wait=self._wait,
             sleep=self._sleep,
+            clock=self._clock,
             log=self._log_retry,
         )
 

@@ -1,9 +1,11 @@
 """One retry budget per run, spent by every request to every network (SPEC: "Retries").
 
-A run may spend about a minute *in all* waiting between attempts: not a minute per request, nor
-per post, so that a cron run every five minutes never overlaps the next because X is slow. The
-strategies are tenacity's (small, composable, fed from the one shared ``RetryBudget``); the
-clock and the sleep are injected, so tests never wait.
+A run may spend about a minute *in all* retrying: not a minute per request, nor per post, so that
+a cron run every five minutes never overlaps the next because X is slow. Retrying costs both the
+waits between attempts and the time the failed attempts themselves took: a request that hangs
+until its 30 s read timeout spends half the run's minute, so six of them cannot keep a run busy
+for three. The strategies are tenacity's (small, composable, fed from the one shared
+``RetryBudget``); the clock and the sleep are injected, so tests never wait.
 """
 
 from __future__ import annotations
@@ -53,10 +55,21 @@ def retrying(
     retry_on: type[BaseException],
     wait: Callable[[tenacity.RetryCallState], float],
     sleep: Callable[[float], None],
+    clock: Callable[[], float],
     log: Callable[[tenacity.RetryCallState], None] | None = None,
 ) -> tenacity.Retrying:
     """A tenacity ``Retrying`` for one request: retried on ``retry_on``, waiting as ``wait``
-    says, for as long as the run's ``budget`` lasts (each wait is spent from it)."""
+    says, for as long as the run's ``budget`` lasts. Each failed attempt that is retried
+    spends the time it took (read from ``clock``), and each wait spends its length."""
+    started = [0.0]
+
+    def before(state: tenacity.RetryCallState) -> None:
+        started[0] = clock()
+
+    def after(state: tenacity.RetryCallState) -> None:
+        # tenacity calls this for a failed attempt before it decides whether to stop, so the
+        # attempt's own time counts against the next wait.
+        budget.spend(max(clock() - started[0], 0.0))
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         budget.spend(state.upcoming_sleep)
@@ -68,6 +81,8 @@ def retrying(
         "wait": wait,
         "stop": tenacity.stop_any(tenacity.stop_after_attempt(MAX_ATTEMPTS), _BudgetSpent(budget)),
         "sleep": sleep,
+        "before": before,
+        "after": after,
         "before_sleep": before_sleep,
         "reraise": True,
     }
