@@ -17,6 +17,8 @@ RFC 5849) against X's own URL, as X would, and answers 401 when it is wrong.
   ``"429:SECONDS"`` (reset that far ahead), ``"500"``, ``"503"``, ``"hang"`` (the post is
   created, then no answer comes: a response lost on the way back), ``"hold"`` (no answer
   until ``Sandbox.release()``, then as ``"ok"``: a slow X, for tests of overlapping runs).
+  ``"upload:…"``, ``"metadata:…"`` and ``"lookup:…"`` (e.g. ``"lookup:503"``) are the next
+  answer of the media upload, the alt text and the account's reads (``GET``) instead.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def _script(raw: bytes) -> list[str]:
     accepted = (
         'a JSON list of answers, e.g. ["503", "ok"]; each one of '
         + ", ".join(_SCRIPT_ANSWERS)
-        + ', "429:SECONDS", or "upload:"/"metadata:" followed by one of them'
+        + ', "429:SECONDS", or "upload:"/"metadata:"/"lookup:" followed by one of them'
     )
     try:
         answers = json.loads(raw or b"[]")
@@ -158,7 +160,7 @@ def _script(raw: bytes) -> list[str]:
         if not isinstance(answer, str):
             raise ValueError(f"{answer!r} is not an answer; send {accepted}")
         target, _, rest = answer.partition(":")
-        bare = rest if target in ("upload", "metadata") else answer
+        bare = rest if target in ("upload", "metadata", "lookup") else answer
         seconds = bare.partition(":")[2] if bare.startswith("429:") else None
         if bare not in _SCRIPT_ANSWERS and not (seconds and seconds.replace(".", "", 1).isdigit()):
             raise ValueError(f"unknown answer {answer!r}; send {accepted}")
@@ -341,7 +343,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         route = urlsplit(self.path)
         query = dict(parse_qsl(route.query))
-        if route.path == "/2/users/me":
+        answer = self.server.next_answer("lookup")
+        if answer == "hold":
+            state.released.wait(HANG_SECONDS)
+        if answer == "hang":
+            state.stopping.wait(HANG_SECONDS)
+        elif answer not in ("ok", "hold"):
+            status, body, headers = self.server.answer(answer, {})
+            record["status"] = status
+            self._send(status, body, headers)
+        elif route.path == "/2/users/me":
             record["status"] = 200
             self._send(200, {"data": {"id": ACCOUNT_ID, "name": "Sandbox", "username": "sandbox"}})
         elif route.path == f"/2/users/{ACCOUNT_ID}/tweets":
@@ -406,12 +417,12 @@ class Sandbox(ThreadingHTTPServer):
         return f"http://{host!s}:{port}"
 
     def next_answer(self, endpoint: str) -> str:
-        """The next scripted answer for ``endpoint``: "upload:503" and "metadata:400" are
-        for the media endpoints, the others for posts."""
+        """The next scripted answer for ``endpoint``: "upload:503", "metadata:400" and
+        "lookup:503" are for the media endpoints and the reads, the others for posts."""
         with self.state.lock:
             for index, entry in enumerate(self.state.script):
                 target, _, rest = entry.partition(":")
-                if target in ("upload", "metadata"):
+                if target in ("upload", "metadata", "lookup"):
                     if target == endpoint:
                         del self.state.script[index]
                         return rest

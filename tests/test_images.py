@@ -7,7 +7,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from bot.publisher import Credentials, PostRefused, Publisher
 from bot.sandbox import Sandbox
 from tests.conftest import CREDENTIALS, Deployment, Result, posts_on, serving
 from tests.test_publisher import script
-from tests.test_run import CONFIG, ledger_rows, post, tick
+from tests.test_run import AT_SLOT, CONFIG, ledger_rows, post, tick
 
 Connect = Callable[[Credentials], Publisher]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 256
@@ -185,6 +185,34 @@ def test_a_lost_answer_to_an_image_post_is_found_and_its_thread_goes_on(
     assert first["media_ids"]
     assert "Fish & chips <3, see https://example.org/menu." in str(first["text"])
     assert second["in_reply_to"] == first["id"]  # a reply, not a post of its own
+    assert [row[:3] for row in ledger_rows(site)] == [("a", 1, "published"), ("a", 0, "published")]
+
+
+def test_a_thread_whose_image_post_lost_its_id_goes_on_as_a_reply_after_the_image_is_dropped(
+    site: Deployment, emulator: Sandbox, slow_x: Connect
+) -> None:
+    site.post(
+        "a",
+        post("Story") + f'image: {{path: media/court.png, alt: {ALT!r}}}\nthread: ["part two"]\n',
+    )
+    # The image post goes out but its answer is lost, and X's reads fail: its id stays unknown.
+    script(emulator, "hang", "lookup:503", "lookup:503")
+    report = tick(site, slow_x)
+    assert report.problems == []
+    assert report.done[-1] == (
+        "a part 1/2 went out but X does not say its id; the rest of the thread waits for the next run"
+    )
+    (first,) = posts_on(emulator)
+    assert first["media_ids"]
+
+    # An editor drops the image from the file meanwhile: what went out still carried it.
+    site.post("a", post("Story") + 'thread: ["part two"]\n')
+    report = tick(site, slow_x, AT_SLOT + timedelta(minutes=5))  # the next cron run
+    assert report.problems == []
+    first, second = posts_on(emulator)
+    # X shows the first part ending in its image's t.co link; the thread still finds it.
+    assert second["text"] == "part two"
+    assert second["in_reply_to"] == first["id"]
     assert [row[:3] for row in ledger_rows(site)] == [("a", 1, "published"), ("a", 0, "published")]
 
 
