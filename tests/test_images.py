@@ -200,7 +200,8 @@ def test_a_thread_whose_image_post_lost_its_id_goes_on_as_a_reply_after_the_imag
     report = tick(site, slow_x)
     assert report.problems == []
     assert report.done[-1] == (
-        "a part 1/2 went out but X does not say its id; the rest of the thread waits for the next run"
+        "a part 1/2 went out but X does not say its id; "
+        "the rest of the thread waits for the next run"
     )
     (first,) = posts_on(emulator)
     assert first["media_ids"]
