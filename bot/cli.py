@@ -408,9 +408,8 @@ def preview_posts(config: Config, args: argparse.Namespace) -> int:
             if not _print_problems_of(post_id, queue, config):
                 print(_unknown_post(post_id, set(by_id), config, ledger=False), file=sys.stderr)
             status = NEEDS_A_PERSON
-    for post in posts:
-        print(_describe(post, config))
-        print()
+    if posts:
+        print("\n\n".join(_describe(post, config) for post in posts))  # blank lines between
     if not wanted and queue.problems:
         for problem in sorted(queue.problems, key=_problem_order):
             print(problem, file=sys.stderr)
@@ -762,10 +761,10 @@ def _show_attempts(
     endpoint: str | None,
     post_id: str | None,
 ) -> int:
-    from bot.reports import part_label  # noqa: PLC0415
+    from bot.reports import part_label, thread_lengths  # noqa: PLC0415
 
     attempts = ledger.attempts(post_id)[: args.limit]
-    counts = ledger.part_counts()
+    counts = thread_lengths(ledger, ledger.records())
     if endpoint and not args.json:
         print(f"{_rehearsal_mark(endpoint)}these are the rehearsal's requests, not the real ones")
     for attempt in attempts:

@@ -156,16 +156,29 @@ class LastResults:
     error: Result | None  # when, and the message
 
 
-def last_results(records: list[Record], attempts: list[Attempt]) -> LastResults:
+def thread_lengths(ledger: Ledger, records: list[Record]) -> dict[str, int]:
+    """How many parts each post has, for naming them ``part 2/3``: as its queue file says,
+    or, for a post whose file is gone, as far as the ledger has seen."""
+    counts = ledger.part_counts()
+    for record in records:
+        counts[record.post_id] = max(counts.get(record.post_id, 1), record.part + 1)
+    return counts
+
+
+def last_results(
+    records: list[Record], attempts: list[Attempt], parts: dict[str, int]
+) -> LastResults:
     """The last published part, and the last error seen: from the attempts table (the time
     of the request that met it), and from the parts for a ledger older than that table. A
-    part being sent now keeps no error: its old one must not appear with a new time."""
+    part being sent now keeps no error: its old one must not appear with a new time.
+    ``parts``: each post's number of parts (``thread_lengths``), to name a part as log does."""
     success: Result | None = None
     error: Result | None = None
     for record in records:  # newest first
         if success is None and record.status == PUBLISHED:
             link = f" {record.tweet_url}" if record.tweet_url else ""
-            success = Result(record.at, f"{record.post_id}{part_label(record.part, None)}{link}")
+            label = part_label(record.part, parts.get(record.post_id))
+            success = Result(record.at, f"{record.post_id}{label}{link}")
         if error is None and record.error and record.status in (FAILED, RETRYING):
             error = Result(record.at, f"{record.post_id}: {record.error}")
     for attempt in attempts:  # newest first
@@ -260,7 +273,7 @@ def status(
             waits_until = gap_ends
         else:
             slot_open = False
-    results = last_results(records, ledger.attempts())
+    results = last_results(records, ledger.attempts(), thread_lengths(ledger, records))
     held = network.rate_limited_until
     counts = {
         "approved": approved,
@@ -331,9 +344,7 @@ class LogLine:
 def log(ledger: Ledger, *, post_id: str | None, network: str | None, limit: int) -> list[LogLine]:
     """The publish history, newest change first; for one post, its parts in thread order."""
     records = ledger.records()
-    counts = ledger.part_counts()
-    for record in records:
-        counts[record.post_id] = max(counts.get(record.post_id, 1), record.part + 1)
+    counts = thread_lengths(ledger, records)
     chosen = [
         record
         for record in records
