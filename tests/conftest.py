@@ -210,8 +210,10 @@ def tweet_requests(emulator: Sandbox) -> int:
         return sum(1 for request in emulator.state.requests if request["path"] == "/2/tweets")
 
 
-def environment(emulator: Sandbox, root: Path) -> dict[str, str]:
-    """For a subprocess: the credentials, the emulator's address, and nothing else of ours."""
+def environment(emulator: Sandbox | str, root: Path) -> dict[str, str]:
+    """For a subprocess: the credentials, the emulator's address (or a sandbox's, given as
+    its base URL), and nothing else of ours."""
+    base_url = emulator if isinstance(emulator, str) else emulator.base_url
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "BOT_ROOT": str(root),
@@ -219,5 +221,5 @@ def environment(emulator: Sandbox, root: Path) -> dict[str, str]:
         "X_API_SECRET": KEYS.api_secret,
         "X_ACCESS_TOKEN": KEYS.access_token,
         "X_ACCESS_TOKEN_SECRET": KEYS.access_token_secret,
-        "X_API_BASE_URL": emulator.base_url,
+        "X_API_BASE_URL": base_url,
     }

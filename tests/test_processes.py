@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -182,3 +185,62 @@ def test_no_secret_in_any_output_with_v(site: Deployment, emulator: Sandbox) -> 
         stored = path.read_bytes().decode("latin-1")
         for secret in SECRET_VALUES:
             assert secret not in stored, path
+
+
+def test_the_sandbox_command_serves_a_rehearsal_end_to_end(site: Deployment) -> None:
+    """`interlink-bot sandbox` as README starts it, then a run against it, as two processes:
+    what it prints, what it stored, its page, its signature check, and a clean Ctrl-C."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    env = environment(base_url, site.root)
+    sandbox = subprocess.Popen(
+        [*WITHOUT_WAITING, "sandbox", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sandbox.stdout is not None
+        assert sandbox.stdout.readline() == (
+            f"sandbox: a stand-in for X at {base_url} (page: {base_url}/)\n"
+        )  # printed once it listens
+        assert sandbox.stdout.readline() == (
+            f"  X_API_BASE_URL={base_url} interlink-bot run   # to publish to it\n"
+        )
+        ran = subprocess.run(
+            [*WITHOUT_WAITING, "--root", str(site.root), "run", "--now", "2026-01-05T09:05Z"],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert (ran.returncode, ran.stderr) == (0, "")
+        assert ran.stdout == (
+            f"[rehearsal against {base_url}] published a: "
+            "https://x.com/i/web/status/1850000000000000001\n"
+        )
+        with urllib.request.urlopen(f"{base_url}/sandbox/state", timeout=10) as answer:
+            (stored,) = json.load(answer)["posts"]
+        assert (stored["id"], stored["text"]) == (
+            "1850000000000000001",
+            "Story https://example.org/Story",
+        )
+        with urllib.request.urlopen(f"{base_url}/", timeout=10) as answer:
+            page = answer.read().decode()
+        assert "Story https://example.org/Story" in page
+
+        # The sandbox checks signatures against the credentials it was started with, as X does.
+        forged = {**env, "X_ACCESS_TOKEN_SECRET": "not-the-secret"}
+        site.post("b", post("Second story"))
+        refused = subprocess.run(
+            [*WITHOUT_WAITING, "--root", str(site.root), "run", "--now", "2026-01-05T13:05Z"],
+            env=forged, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert refused.returncode == 1
+        assert "b: waits: X refused the credentials (401" in refused.stdout
+        with urllib.request.urlopen(f"{base_url}/sandbox/state", timeout=10) as answer:
+            assert len(json.load(answer)["posts"]) == 1
+    finally:
+        sandbox.send_signal(signal.SIGINT)  # Ctrl-C, as a person stops it
+        out, err = sandbox.communicate(timeout=30)
+    assert (sandbox.returncode, out, err) == (0, "", "")
