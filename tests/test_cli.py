@@ -111,3 +111,76 @@ def test_usage_error_exits_2(cli: Cli) -> None:
     with pytest.raises(SystemExit) as exited:
         cli("frobnicate")
     assert exited.value.code == 2
+
+
+HOSTILE_FILES: dict[str, str | bytes] = {
+    "queue/tag.yaml": "title: !!python/name:os.system\nurl: https://e.org\n",
+    "queue/alias.yaml": "a: &x [1]\nb: *x\n",
+    "queue/nul.yaml": b"title: \x00\n",
+    "queue/list.yaml": "[1, 2]\n",
+    "queue/binary.yaml": bytes(range(256)),
+    "queue/deep.yaml": "title: " + "[" * 5000 + "]" * 5000 + "\n",
+    "queue/latin1.yaml": "title: Caf\xe9\nurl: https://e.org\napproved: true\n".encode("latin-1"),
+}
+EVERY_COMMAND = [
+    ["check"],
+    ["preview"],
+    ["preview", "tag"],
+    ["plan", "--now", "2026-01-05T08:00Z"],
+    ["status", "--now", "2026-01-05T08:00Z"],
+    ["log"],
+    ["run", "--dry-run", "--now", "2026-01-05T09:05Z"],
+    ["retry", "tag"],
+    ["pause", "--reason", "checking"],
+    ["resume"],
+]
+
+# The commands that read the whole queue and say what is wrong with it (SPEC: "Commands").
+LISTS_EVERY_PROBLEM = [
+    " ".join(command)
+    for command in EVERY_COMMAND
+    if command[0] in ("check", "preview", "plan", "status", "run") and command[1:] != ["tag"]
+]
+
+
+@pytest.mark.usefixtures("yaml_loader")  # libyaml's and the pure-Python loader
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=" ".join)
+def test_every_command_meets_hostile_queue_files_with_one_line_each_and_no_traceback(
+    cli: Cli, deployment: Deployment, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    for name in ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    for path, content in HOSTILE_FILES.items():
+        deployment.write(path, content)
+    deployment.post("good", "title: Good\nurl: https://example.org/good\napproved: true\n")
+    result = cli("--root", deployment.root, *command)  # an exception here fails the test
+    said = result.out + result.err
+    assert "Traceback" not in said
+    assert result.status in (0, 1)
+    if " ".join(command) in LISTS_EVERY_PROBLEM:
+        for path in HOSTILE_FILES:  # each one named, on one line of its own
+            assert sum(line.count(path) for line in said.splitlines()) == 1, path
+    if command == ["preview", "tag"]:
+        assert result.status == 1
+        (line,) = result.err.splitlines()  # why the post cannot be shown
+        assert line.startswith("queue/tag.yaml:1: ")
+    if command == ["retry", "tag"]:
+        assert (result.status, result.err) == (
+            1,
+            "interlink-bot: tag has not been sent yet, so there is nothing to retry; its file "
+            "has problems: `interlink-bot check` says which\n",
+        )
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=" ".join)
+def test_every_command_meets_a_hostile_config_with_exit_2_and_one_line(
+    cli: Cli, deployment: Deployment, command: list[str]
+) -> None:
+    deployment.write(
+        "config/bot.yaml", b"timezone: Europe/London\nschedule: !!python/object:os\n\x00"
+    )
+    result = cli("--root", deployment.root, *command)
+    assert result.status == 2
+    assert "Traceback" not in result.out + result.err
+    (line,) = result.err.splitlines()
+    assert line.startswith("config/bot.yaml")
