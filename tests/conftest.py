@@ -186,6 +186,18 @@ HUNG_TIMEOUT = 0.05
 
 
 @pytest.fixture
+def hung_x(emulator: Sandbox, sleeps: Sleeps) -> Callable[[Credentials], Publisher]:
+    """An X scripted to hang every answer: requests give up after HUNG_TIMEOUT."""
+
+    def make(credentials: Credentials) -> Publisher:
+        return Publisher(
+            credentials, base_url=emulator.base_url, timeout=HUNG_TIMEOUT, sleep=sleeps
+        )
+
+    return make
+
+
+@pytest.fixture
 def slow_x(emulator: Sandbox, sleeps: Sleeps) -> Callable[[Credentials], Publisher]:
     """An X that may not answer: requests time out after 0.3 s."""
 

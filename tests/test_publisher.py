@@ -24,7 +24,6 @@ from bot.retries import RUN_RETRY_SECONDS
 from bot.sandbox import Sandbox
 from tests.conftest import (
     CREDENTIALS,
-    HUNG_TIMEOUT,
     SECRET_VALUES,
     Clock,
     Sleeps,
@@ -150,12 +149,10 @@ def test_retrying_stops_within_about_a_minute(
 
 
 def test_a_hung_request_times_out_instead_of_hanging_the_run(
-    emulator: Sandbox, sleeps: Sleeps
+    emulator: Sandbox, hung_x: Connect
 ) -> None:
     script(emulator, *["hang"] * 6)
-    publisher = Publisher(
-        CREDENTIALS, base_url=emulator.base_url, timeout=HUNG_TIMEOUT, sleep=sleeps
-    )
+    publisher = hung_x(CREDENTIALS)
     with pytest.raises(Transient, match="did not answer in time"):
         publisher.post("stuck")
     assert tweet_requests(emulator) >= 2  # retried: a timeout is worth another try
@@ -181,11 +178,9 @@ def test_a_timeout_whose_post_went_out_is_not_sent_twice(emulator: Sandbox, slee
     assert tweet_requests(emulator) == 2
 
 
-def test_failing_after_an_unknown_outcome_says_so(emulator: Sandbox, sleeps: Sleeps) -> None:
+def test_failing_after_an_unknown_outcome_says_so(emulator: Sandbox, hung_x: Connect) -> None:
     script(emulator, *["hang"] * 6)
-    publisher = Publisher(
-        CREDENTIALS, base_url=emulator.base_url, timeout=HUNG_TIMEOUT, sleep=sleeps
-    )
+    publisher = hung_x(CREDENTIALS)
     with pytest.raises(Transient) as caught:
         publisher.post("maybe out")
     assert caught.value.uncertain

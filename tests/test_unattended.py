@@ -24,11 +24,11 @@ from bot.sandbox import Sandbox
 from tests.conftest import (
     CREDENTIALS,
     KEYS,
-    SECRET_VALUES,
     Clock,
     Deployment,
     Result,
     Sleeps,
+    environment,
     posts_on,
     serving,
     titles_on,
@@ -479,12 +479,9 @@ def test_a_run_without_a_credential_names_it_once_and_sends_nothing(
     site: Deployment, emulator: Sandbox, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site.post("a", post("Story"))
-    monkeypatch.setenv("X_API_BASE_URL", emulator.base_url)
-    for name, value in zip(
-        ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN"), SECRET_VALUES, strict=False
-    ):
+    for name, value in environment(emulator, site.root).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("X_ACCESS_TOKEN_SECRET", raising=False)
+    monkeypatch.delenv("X_ACCESS_TOKEN_SECRET")
     first = cli("--root", site.root, "run", "--now", "2026-01-05T09:05Z")
     assert first.status == 1  # a problem that needs a person, the first time
     assert (
