@@ -59,8 +59,8 @@ def retrying(
     log: Callable[[tenacity.RetryCallState], None] | None = None,
 ) -> tenacity.Retrying:
     """A tenacity ``Retrying`` for one request: retried on ``retry_on``, waiting as ``wait``
-    says, for as long as the run's ``budget`` lasts. Each failed attempt that is retried
-    spends the time it took (read from ``clock``), and each wait spends its length."""
+    says, for as long as the run's ``budget`` lasts. Each attempt that fails in a way worth
+    retrying spends the time it took (read from ``clock``), and each wait spends its length."""
     started = [0.0]
 
     def before(state: tenacity.RetryCallState) -> None:
