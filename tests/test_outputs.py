@@ -191,7 +191,7 @@ def test_three_runs_across_the_clock_change_then_what_each_command_shows(
         ],
         [],
     )
-    # 23 + 1 + 30 ("Judges & lawyers <met> today.") + 1 + 23; the times in the zone of the day.
+    # 23 + 1 + 29 ("Judges & lawyers <met> today.") + 1 + 23; the times in the zone of the day.
     assert lines(cli("--root", root, "preview", "a", "d", "e")) == (
         0,
         [
