@@ -709,7 +709,7 @@ def _unknown_post(post_id: str, known: set[str], config: Config, *, ledger: bool
 
 def _queue_files(config: Config) -> dict[str, str]:
     """Each post id in the queue folder and its file, without reading them."""
-    from bot.start import scan_queue  # noqa: PLC0415
+    from bot.queue_scan import scan_queue  # noqa: PLC0415
 
     scan = scan_queue(str(config.paths.queue))
     return {relative.rpartition(".")[0]: path for relative, path, *_ in scan.files} if scan else {}

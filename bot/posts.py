@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config, check_hashtags
 from bot.errors import UNSAFE_CHARACTERS, InvalidFile, Problem
-from bot.start import TOOL_FILES, Unreadable, scan_queue, stat_key
+from bot.queue_scan import TOOL_FILES, Unreadable, scan_queue, stat_key
 
 if TYPE_CHECKING:
     from bot.formatting import Fields, Rendered

@@ -37,10 +37,10 @@ from bot.ledger import (
 )
 from bot.lock import LockHeld, RunLock
 from bot.posts import Image, Post, Queue, indexed_queue, refresh_index, render_post
+from bot.quiet_marker import make_marker
 from bot.reports import WillNotGoOut, outage, part_label, will_not_go_out
 from bot.retries import RetryBudget
 from bot.schedule import History, current_slot, due, next_slot
-from bot.start import make_marker
 from bot.times import local
 
 if TYPE_CHECKING:

@@ -19,8 +19,9 @@ import pytest
 from bot.config import load_config
 from bot.posts import load_queue
 from bot.publisher import Credentials, Publisher
+from bot.queue_scan import QueueScan, scan_queue
 from bot.sandbox import Sandbox
-from bot.start import QueueScan, quiet_run, scan_queue
+from bot.start import quiet_run
 from tests.conftest import Deployment, Result, environment, titles_on
 from tests.test_run import CONFIG, post, tick
 
