@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.text import weighted_length
+from bot.networks.x.text import weighted_length
 
 POSTS = 5000
 WORDS = (

@@ -431,8 +431,8 @@ def _print_problems_of(post_id: str, queue: Queue, config: Config) -> bool:
 
 def _describe(post: Post, config: Config) -> str:
     from bot.formatting import DoesNotFit  # noqa: PLC0415
+    from bot.networks.x.text import MAX_WEIGHTED_LENGTH  # noqa: PLC0415
     from bot.posts import render_post  # noqa: PLC0415
-    from bot.text import MAX_WEIGHTED_LENGTH  # noqa: PLC0415
 
     facts = ["approved" if post.approved else "draft (approved: false)"]
     zone = config.timezone

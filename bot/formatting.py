@@ -2,10 +2,11 @@
 
 The template's fields are filled in; an empty field is dropped together with the separator
 before it, so "{title} — {source}: {summary}" without a source reads "Title: summary". When the
-result is longer than X allows (bot.text.weighted_length), it is shortened in the order SPEC
-gives: the summary first (at a word boundary, ending in "…"), then the title (down to its first
-word), then hashtags are dropped from the last; only as a last resort is the title cut inside
-a word. The URL is never cut, and no grapheme (an emoji, a letter with its marks) is split.
+result is longer than X allows (bot.networks.x.text's ``weighted_length``), it is shortened in
+the order SPEC gives: the summary first (at a word boundary, ending in "…"), then the title
+(down to its first word), then hashtags are dropped from the last; only as a last resort is the
+title cut inside a word. The URL is never cut, and no grapheme (an emoji, a letter with its
+marks) is split.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.config import Format
-from bot.text import (
+from bot.networks.x.text import (
     MAX_WEIGHTED_LENGTH,
     prefix_lengths,
     weighted_length,
@@ -213,7 +214,7 @@ def _longest(
     """The longest shortening of ``value`` (ending in "…") with ``size`` at most ``limit``.
 
     ``size(v)`` is the weighted length of the whole post with ``v`` in place. It is the rest of
-    the post plus the field itself, so one pass over the field's prefixes (bot.text.
+    the post plus the field itself, so one pass over the field's prefixes (bot.networks.x.text.
     prefix_lengths) estimates every cut; the chosen cut is then measured for real, and only if
     the estimate was off (a URL or emoji joining the field to its neighbours) does a binary
     search measure cut after cut.

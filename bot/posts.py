@@ -104,7 +104,7 @@ def check_post_fits(post: Post, config: Config) -> None:
     """Raise DoesNotFit unless every part of the post can be published (cheaper than
     render_post: it does not look for the best shortening)."""
     from bot.formatting import check_fits  # noqa: PLC0415
-    from bot.text import MAX_WEIGHTED_LENGTH, weighted_length_at_most  # noqa: PLC0415
+    from bot.networks.x.text import MAX_WEIGHTED_LENGTH, weighted_length_at_most  # noqa: PLC0415
 
     if post.text is None:
         check_fits(_fields(post, config), config.format)
@@ -136,7 +136,7 @@ def render_post(post: Post, config: Config) -> list[Rendered]:
 
 def _verbatim(text: str, field: str, what: str) -> Rendered:
     from bot.formatting import DoesNotFit, Rendered  # noqa: PLC0415
-    from bot.text import MAX_WEIGHTED_LENGTH, weighted_length  # noqa: PLC0415
+    from bot.networks.x.text import MAX_WEIGHTED_LENGTH, weighted_length  # noqa: PLC0415
 
     length = weighted_length(text)
     if length > MAX_WEIGHTED_LENGTH:
@@ -701,7 +701,7 @@ def _text_problem(value: str, what: str, *, line_breaks: bool) -> str | None:
     if len(value) <= MAX_FIELD_CHARACTERS and _SUSPECT.search(value) is None:
         return None
     from bot.loading import unsafe_character  # noqa: PLC0415
-    from bot.text import has_invalid_characters  # noqa: PLC0415
+    from bot.networks.x.text import has_invalid_characters  # noqa: PLC0415
 
     if len(value) > MAX_FIELD_CHARACTERS:
         return f"{what} is {len(value):,} characters; a post is at most 280: shorten it"

@@ -35,8 +35,8 @@ import tweepy
 from requests.adapters import HTTPAdapter
 
 from bot.errors import BotError
+from bot.networks.x.text import extract_urls_with_indices
 from bot.retries import RetryBudget, backoff, retrying
-from bot.text import extract_urls_with_indices
 
 log = logging.getLogger(__name__)
 

