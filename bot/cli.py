@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.publisher import Credentials, Publisher
+    from bot.networks.x.client import Credentials, Publisher
 
 from bot.config import Config, load_config
 from bot.errors import X_CREDENTIALS, BotError, ConfigError, CredentialsMissing, Problem
@@ -508,7 +508,7 @@ class _Secrets:
         missing = self.missing_credentials()
         if missing:
             raise CredentialsMissing(missing, CREDENTIAL_NAMES)
-        from bot.publisher import Credentials  # noqa: PLC0415
+        from bot.networks.x.client import Credentials  # noqa: PLC0415
 
         values = self.values()
         return Credentials(*(values[name] for name in CREDENTIAL_NAMES))
@@ -604,7 +604,7 @@ def _rehearsal_mark(endpoint: str | None) -> str:
 
 def _connect(secrets: _Secrets) -> Callable[[Credentials], Publisher]:
     def connect(credentials: Credentials) -> Publisher:
-        from bot.publisher import Publisher  # noqa: PLC0415 - tweepy only when sending
+        from bot.networks.x.client import Publisher  # noqa: PLC0415 - tweepy only when sending
 
         return Publisher(credentials, base_url=secrets.values().get("X_API_BASE_URL"))
 
@@ -1030,7 +1030,7 @@ def _when_it_goes(post_id: str, file: Path, config: Config) -> str:
 
 
 def serve_sandbox(_: Config | None, args: argparse.Namespace) -> int:
-    from bot.sandbox import OAuthKeys, Sandbox  # noqa: PLC0415
+    from bot.networks.x.sandbox import OAuthKeys, Sandbox  # noqa: PLC0415
 
     # With credentials set, it checks every signature against them, as X does.
     secrets: _Secrets = args.secrets

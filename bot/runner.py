@@ -44,7 +44,7 @@ from bot.schedule import History, current_slot, due, next_slot
 from bot.times import local
 
 if TYPE_CHECKING:
-    from bot.publisher import Credentials, Publisher
+    from bot.networks.x.client import Credentials, Publisher
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +389,7 @@ class _Run:
             if self.connect is not None:
                 self.publisher = self.connect(credentials)
             else:
-                from bot.publisher import Publisher  # noqa: PLC0415 - tweepy only when sending
+                from bot.networks.x.client import Publisher  # noqa: PLC0415 - tweepy only when sending
 
                 self.publisher = Publisher(credentials)
             self.publisher.budget = self.budget  # one budget for the whole run
@@ -397,7 +397,7 @@ class _Run:
 
     def _send(self, work: _Work) -> bool:
         """Send the parts from ``work.start``; False if the post failed for good."""
-        from bot.publisher import (  # noqa: PLC0415 - loaded with the publisher
+        from bot.networks.x.client import (  # noqa: PLC0415 - loaded with the publisher
             DuplicateContent,
             MediaUnknown,
             PublishError,
@@ -480,8 +480,8 @@ class _Run:
         earlier try, its alt text set; [] for a post without one; None when it did not work
         out. A post never goes out without its image: the log says why it waits. An image
         X no longer knows (its ids expire) is uploaded again, once, in the same run."""
+        from bot.networks.x.client import MediaUnknown, PostRefused, PublishError, Transient  # noqa: PLC0415
         from bot.posts import image_type  # noqa: PLC0415
-        from bot.publisher import MediaUnknown, PostRefused, PublishError, Transient  # noqa: PLC0415
 
         media_id = self.ledger.media_id(work.post_id, 0)
         if work.image is None:  # a post whose file is gone keeps the image it was sent with
@@ -538,7 +538,7 @@ class _Run:
 
         ``unknown``: an earlier request may have published it; the ledger keeps that known.
         """
-        from bot.publisher import AccountRefused, RateLimited, Transient  # noqa: PLC0415
+        from bot.networks.x.client import AccountRefused, RateLimited, Transient  # noqa: PLC0415
 
         stop = isinstance(error, AccountRefused | Transient)
         post_id = work.post_id

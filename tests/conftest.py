@@ -16,8 +16,8 @@ import yaml
 
 import bot.loading
 from bot.cli import main
-from bot.publisher import Credentials, Publisher
-from bot.sandbox import OAuthKeys, Sandbox
+from bot.networks.x.client import Credentials, Publisher
+from bot.networks.x.sandbox import OAuthKeys, Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 # X's conformance data, vendored (Apache-2.0, see tests/data/twitter-text/README.md).

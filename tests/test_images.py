@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.publisher import Credentials, PostRefused, Publisher
-from bot.sandbox import Sandbox
+from bot.networks.x.client import Credentials, PostRefused, Publisher
+from bot.networks.x.sandbox import Sandbox
 from tests.conftest import CREDENTIALS, Deployment, Result, posts_on, serving
 from tests.test_publisher import script
 from tests.test_run import AT_SLOT, CONFIG, ledger_rows, post, tick

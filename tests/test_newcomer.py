@@ -19,8 +19,8 @@ import pytest
 
 from bot import __version__
 from bot.ledger import Ledger
-from bot.publisher import Credentials, Publisher
-from bot.sandbox import Sandbox
+from bot.networks.x.client import Credentials, Publisher
+from bot.networks.x.sandbox import Sandbox
 from tests.conftest import KEYS, Deployment, Result
 from tests.test_publisher import script
 from tests.test_run import post, tick

@@ -16,10 +16,10 @@ import pytest
 
 from bot.config import load_config
 from bot.ledger import Ledger
+from bot.networks.x.client import Credentials, Publisher
+from bot.networks.x.sandbox import Sandbox
 from bot.notify import notification_urls, redact_url, send
-from bot.publisher import Credentials, Publisher
 from bot.runner import RunReport, run
-from bot.sandbox import Sandbox
 from bot.start import main as start_main
 from tests.conftest import CREDENTIALS, KEYS, Deployment, Result, serving
 from tests.test_publisher import script

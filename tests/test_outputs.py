@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.publisher import Credentials, Publisher
-from bot.sandbox import Sandbox
+from bot.networks.x.client import Credentials, Publisher
+from bot.networks.x.sandbox import Sandbox
 from tests.conftest import KEYS, Deployment, Result, posts_on
 from tests.test_images import PNG
 from tests.test_newcomer import Cli

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import Sandbox
+from bot.networks.x.sandbox import Sandbox
 from tests.conftest import (
     SECRET_VALUES,
     Deployment,

@@ -1,4 +1,5 @@
-"""bot.publisher over real HTTP against the X emulator (which checks OAuth 1.0a signatures)."""
+"""X's client (bot.networks.x.client) over real HTTP against the X emulator, which checks
+OAuth 1.0a signatures."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from requests.adapters import HTTPAdapter
 
-from bot.publisher import (
+from bot.networks.x.client import (
     AccountRefused,
     Credentials,
     DuplicateContent,
@@ -20,8 +21,8 @@ from bot.publisher import (
     RateLimited,
     Transient,
 )
+from bot.networks.x.sandbox import Sandbox
 from bot.retries import RUN_RETRY_SECONDS
-from bot.sandbox import Sandbox
 from tests.conftest import (
     CREDENTIALS,
     SECRET_VALUES,

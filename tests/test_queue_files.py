@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from bot.config import load_config
+from bot.networks.x.client import Credentials, Publisher
+from bot.networks.x.sandbox import Sandbox
 from bot.posts import load_queue
-from bot.publisher import Credentials, Publisher
 from bot.queue_scan import QueueScan, scan_queue
-from bot.sandbox import Sandbox
 from bot.start import quiet_run
 from tests.conftest import Deployment, Result, environment, titles_on
 from tests.test_run import CONFIG, post, tick

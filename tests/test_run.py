@@ -10,9 +10,9 @@ import pytest
 
 from bot.config import Config, load_config
 from bot.ledger import Ledger, Record
-from bot.publisher import Credentials, Publisher
+from bot.networks.x.client import Credentials, Publisher
+from bot.networks.x.sandbox import Sandbox
 from bot.runner import RunReport, run
-from bot.sandbox import Sandbox
 from tests.conftest import (
     CREDENTIALS,
     Deployment,

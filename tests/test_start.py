@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.publisher import Credentials, Publisher
-from bot.sandbox import Sandbox
+from bot.networks.x.client import Credentials, Publisher
+from bot.networks.x.sandbox import Sandbox
 from bot.start import quiet_run
 from tests.conftest import Deployment, Result, environment, titles_on
 from tests.test_run import CONFIG, post, tick

@@ -17,10 +17,10 @@ import pytest
 
 from bot.config import load_config
 from bot.ledger import Ledger
-from bot.publisher import Credentials, Publisher
+from bot.networks.x.client import Credentials, Publisher
+from bot.networks.x.sandbox import Sandbox
 from bot.retries import RetryBudget
 from bot.runner import run
-from bot.sandbox import Sandbox
 from tests.conftest import (
     CREDENTIALS,
     KEYS,
