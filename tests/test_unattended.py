@@ -389,6 +389,50 @@ def test_a_ledger_from_0_1_0_migrates_in_place_and_loses_nothing(
     assert "MEK and fake news" not in titles_on(emulator)
 
 
+def test_a_ledger_from_0_2_0_opens_with_everything_it_records(
+    site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
+) -> None:
+    # Written by real runs of 0.2.0 against the emulator (tests/data/ledgers/README.md): the
+    # X-only ledger that the per-network ledger of issue 11 must migrate without a loss.
+    state = site.root / "state"
+    state.mkdir()
+    shutil.copy(DATA / "ledgers" / "ledger-0.2.0.sqlite3", state / "ledger.sqlite3")
+    ledger = Ledger.open(load_config(site.root).paths.state)
+    try:
+        rows = {
+            (r.post_id, r.part): (r.status, r.attempts, r.tweet_id, r.uncertain)
+            for r in ledger.records()
+        }
+        media = ledger.media_id("2019/10/albania-court-photo", 0)
+        requests = len(ledger.attempts())
+        paused = ledger.paused()
+    finally:
+        ledger.close()
+    assert rows == {
+        ("2019/10/mek-and-fake-news", 0): ("published", 1, "1850000000000000001", False),
+        ("2019/10/albania-court-photo", 0): ("published", 3, "1850000000000000003", False),
+        ("2019/10/war-agenda", 0): ("failed", 1, None, False),
+        ("digest/2019-10-18", 0): ("published", 1, "1850000000000000004", False),
+        ("digest/2019-10-18", 1): ("published", 1, "1850000000000000005", False),
+        ("digest/2019-10-18", 2): ("retrying", 7, None, True),
+    }
+    assert media == "1855000000000000002"
+    assert requests == 14
+    assert paused == (datetime(2026, 12, 1, 9, 5, tzinfo=UTC), "testing the migration")
+    log = cli("--root", site.root, "log").out.splitlines()
+    assert log[-1] == (
+        "2026-11-30 09:01:00 GMT  published  x  2019/10/mek-and-fake-news  (attempts: 1)  "
+        "https://x.com/i/web/status/1850000000000000001"
+    )
+    # What it records as published never goes out again; the thread's last part does, once.
+    cli("--root", site.root, "resume")
+    site.post("2019/10/mek-and-fake-news", post("MEK and fake news"))
+    # (after the 429 reset it holds, 2026-12-03 13:07 UTC)
+    tick(site, connect, datetime(2026, 12, 4, 9, 5, tzinfo=UTC))
+    sent = [(sent["text"], sent["in_reply_to"]) for sent in posts_on(emulator)]
+    assert sent == [("2/ part three", "1850000000000000005")]
+
+
 # --- nothing in silence ----------------------------------------------------------------------
 
 
