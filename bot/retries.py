@@ -20,7 +20,8 @@ MAX_ATTEMPTS = 6  # of one request, however much budget is left
 
 
 class RetryBudget:
-    """The seconds of waiting left to a run. Each network's client draws on the same one."""
+    """The seconds of retrying left to a run (waits, and the time failed attempts took).
+    Each network's client draws on the same one."""
 
     def __init__(self, seconds: float = RUN_RETRY_SECONDS) -> None:
         self.total = seconds

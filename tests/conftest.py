@@ -186,23 +186,36 @@ HUNG_TIMEOUT = 0.05
 
 
 @pytest.fixture
-def hung_x(emulator: Sandbox, sleeps: Sleeps) -> Callable[[Credentials], Publisher]:
-    """An X scripted to hang every answer: requests give up after HUNG_TIMEOUT."""
+def hung_x(emulator: Sandbox, sleeps: Sleeps, x_clock: Clock) -> Callable[[Credentials], Publisher]:
+    """An X scripted to hang every answer: requests give up after HUNG_TIMEOUT. Its clocks
+    stand still, so how long a hang really took never changes how often it is retried."""
 
     def make(credentials: Credentials) -> Publisher:
         return Publisher(
-            credentials, base_url=emulator.base_url, timeout=HUNG_TIMEOUT, sleep=sleeps
+            credentials,
+            base_url=emulator.base_url,
+            timeout=HUNG_TIMEOUT,
+            sleep=sleeps,
+            clock=x_clock,
+            elapsed=x_clock,
         )
 
     return make
 
 
 @pytest.fixture
-def slow_x(emulator: Sandbox, sleeps: Sleeps) -> Callable[[Credentials], Publisher]:
-    """An X that may not answer: requests time out after 0.3 s."""
+def slow_x(emulator: Sandbox, sleeps: Sleeps, x_clock: Clock) -> Callable[[Credentials], Publisher]:
+    """An X that may not answer: requests time out after 0.3 s (clocks standing, as hung_x)."""
 
     def make(credentials: Credentials) -> Publisher:
-        return Publisher(credentials, base_url=emulator.base_url, timeout=0.3, sleep=sleeps)
+        return Publisher(
+            credentials,
+            base_url=emulator.base_url,
+            timeout=0.3,
+            sleep=sleeps,
+            clock=x_clock,
+            elapsed=x_clock,
+        )
 
     return make
 

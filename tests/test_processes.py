@@ -204,6 +204,9 @@ def test_the_sandbox_command_serves_a_rehearsal_end_to_end(site: Deployment) -> 
     )
     try:
         assert sandbox.stdout is not None
+        waiting = selectors.DefaultSelector()
+        waiting.register(sandbox.stdout, selectors.EVENT_READ)
+        assert waiting.select(timeout=60), "the sandbox never said it listens"
         assert sandbox.stdout.readline() == (
             f"sandbox: a stand-in for X at {base_url} (page: {base_url}/)\n"
         )  # printed once it listens
@@ -212,7 +215,7 @@ def test_the_sandbox_command_serves_a_rehearsal_end_to_end(site: Deployment) -> 
         )
         ran = subprocess.run(
             [*WITHOUT_WAITING, "--root", str(site.root), "run", "--now", "2026-01-05T09:05Z"],
-            env=env, capture_output=True, text=True, check=False,
+            env=env, capture_output=True, text=True, check=False, timeout=60,
         )  # fmt: skip
         assert (ran.returncode, ran.stderr) == (0, "")
         assert ran.stdout == (
@@ -234,7 +237,7 @@ def test_the_sandbox_command_serves_a_rehearsal_end_to_end(site: Deployment) -> 
         site.post("b", post("Second story"))
         refused = subprocess.run(
             [*WITHOUT_WAITING, "--root", str(site.root), "run", "--now", "2026-01-05T13:05Z"],
-            env=forged, capture_output=True, text=True, check=False,
+            env=forged, capture_output=True, text=True, check=False, timeout=60,
         )  # fmt: skip
         assert refused.returncode == 1
         assert "b: waits: X refused the credentials (401" in refused.stdout

@@ -1,4 +1,4 @@
-// X's own twitter-text (3.1.0, pinned in package-lock.json) as a reference for bot.text:
+// X's own twitter-text (3.1.0, pinned in package-lock.json) as a reference for bot.networks.x.text:
 // reads a JSON array of texts on stdin, writes one JSON array with parseTweet's verdict on each
 // (default configuration, v3). One process for the whole batch: tests/test_text.py.
 "use strict";

@@ -148,7 +148,9 @@ def _comparable(text: str) -> str:
 
 
 class Publisher:
-    """Posts text to X. ``sleep`` and ``clock`` are injectable so tests never wait."""
+    """Posts text to X. ``sleep``, ``clock`` (X's time, for rate-limit resets) and
+    ``elapsed`` (a monotonic clock, for how long a failed attempt took) are injectable so
+    tests never wait."""
 
     def __init__(
         self,
@@ -158,6 +160,7 @@ class Publisher:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        elapsed: Callable[[], float] = time.monotonic,
         budget: RetryBudget | None = None,
     ) -> None:
         self._client = tweepy.Client(
@@ -171,6 +174,7 @@ class Publisher:
         self._auth = tweepy.OAuth1UserHandler(*credentials.values()).apply_auth()
         self._sleep = sleep
         self._clock = clock
+        self._elapsed = elapsed
         self._timeout = timeout
         # The run hands every client its one budget; alone, a Publisher has its own.
         self.budget = budget or RetryBudget()
@@ -269,7 +273,7 @@ class Publisher:
             retry_on=Transient,
             wait=self._wait,
             sleep=self._sleep,
-            clock=self._clock,
+            clock=self._elapsed,  # a step of the wall clock must not spend or refund the budget
             log=self._log_retry,
         )
 
