@@ -349,19 +349,28 @@ def test_run_lines_say_when_they_are_about_a_rehearsal(
 # --- upgrades lose nothing -------------------------------------------------------------------
 
 
+def ledger_written_by(site: Deployment, version: str) -> Ledger:
+    """The deployment's ledger is a copy of the one an earlier version wrote (tests/data/
+    ledgers/README.md), opened (and so migrated) by today's code."""
+    state = site.root / "state"
+    state.mkdir()
+    shutil.copy(DATA / "ledgers" / f"ledger-{version}.sqlite3", state / "ledger.sqlite3")
+    return Ledger.open(load_config(site.root).paths.state)
+
+
+def rows_of(ledger: Ledger) -> dict[tuple[str, int], tuple[str, int, str | None, bool]]:
+    return {
+        (r.post_id, r.part): (r.status, r.attempts, r.tweet_id, r.uncertain)
+        for r in ledger.records()
+    }
+
+
 def test_a_ledger_from_0_1_0_migrates_in_place_and_loses_nothing(
     site: Deployment, emulator: Sandbox, connect: Connect, cli: Callable[..., Result]
 ) -> None:
-    state = site.root / "state"
-    state.mkdir()
-    shutil.copy(DATA / "ledgers" / "ledger-0.1.0.sqlite3", state / "ledger.sqlite3")
-    config = load_config(site.root)
-    ledger = Ledger.open(config.paths.state)
+    ledger = ledger_written_by(site, "0.1.0")
     try:
-        rows = {
-            (r.post_id, r.part): (r.status, r.attempts, r.tweet_id, r.uncertain)
-            for r in ledger.records()
-        }
+        rows = rows_of(ledger)
         names = [name for _, name, _ in ledger.migrations()]
         paused = ledger.paused()
     finally:
@@ -394,15 +403,9 @@ def test_a_ledger_from_0_2_0_opens_with_everything_it_records(
 ) -> None:
     # Written by real runs of 0.2.0 against the emulator (tests/data/ledgers/README.md): the
     # X-only ledger that the per-network ledger of issue 11 must migrate without a loss.
-    state = site.root / "state"
-    state.mkdir()
-    shutil.copy(DATA / "ledgers" / "ledger-0.2.0.sqlite3", state / "ledger.sqlite3")
-    ledger = Ledger.open(load_config(site.root).paths.state)
+    ledger = ledger_written_by(site, "0.2.0")
     try:
-        rows = {
-            (r.post_id, r.part): (r.status, r.attempts, r.tweet_id, r.uncertain)
-            for r in ledger.records()
-        }
+        rows = rows_of(ledger)
         media = ledger.media_id("2019/10/albania-court-photo", 0)
         requests = len(ledger.attempts())
         paused = ledger.paused()
