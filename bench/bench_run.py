@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_check import POSTS, make_deployment
 
 from bot.config import load_config
-from bot.ledger import Ledger
+from bot.ledger import Copy, Ledger
 
 BETWEEN_SLOTS = "2026-11-24T11:00Z"  # the default slots are 09:00, 13:00 and 18:00 London
 RUNS = 10
@@ -38,8 +38,9 @@ def publish_half(root: Path) -> None:
             post_id = path.relative_to(config.paths.queue).with_suffix("").as_posix()
             number = int(post_id.rsplit("-", 1)[1])
             for part in range(3 if number % 10 == 0 else 1):  # make_post's threads: 2 replies
-                ledger.begin(post_id, part, f"text {part}", now, url=f"https://e.org/{post_id}")
-                ledger.published(post_id, part, f"{number}{part}", now)
+                copy = Copy(post_id, "x")
+                ledger.begin(copy, part, f"text {part}", now, url=f"https://e.org/{post_id}")
+                ledger.published(copy, part, now, remote_id=f"{number}{part}")
     finally:
         ledger.close()
 

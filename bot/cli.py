@@ -17,14 +17,13 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from bot.networks.x.client import Credentials, Publisher
-
 from bot.config import Config, load_config
-from bot.errors import X_CREDENTIALS, BotError, ConfigError, CredentialsMissing, Problem
+from bot.errors import BotError, ConfigError, Problem
+from bot.networks import REGISTRY, all_variables, entry, secret_variables
 from bot.times import iso_utc, local, until
 
 if TYPE_CHECKING:
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     from bot.ledger import Ledger, Record
     from bot.posts import Post, Queue
     from bot.reports import Result, Status
+    from bot.runner import Account
 
 # Each command imports what it needs when it runs: cron starts `run` every few minutes, and
 # it should not pay for what `check`, `preview` or the publisher load.
@@ -464,7 +464,7 @@ def _problem_order(problem: Problem) -> tuple[str, int]:
 
 # --- credentials and logging -------------------------------------------------------------------
 
-CREDENTIAL_NAMES = X_CREDENTIALS
+CREDENTIAL_NAMES = secret_variables()
 
 
 _SHORTEST_SECRET = 8
@@ -486,7 +486,7 @@ class _Secrets:
                 from dotenv import dotenv_values  # noqa: PLC0415 - 8 ms: only when there is one
 
                 from_file = dotenv_values(env_file)
-            names = (*CREDENTIAL_NAMES, "X_API_BASE_URL", "NOTIFY_URLS")
+            names = (*all_variables(), "NOTIFY_URLS")
             self._values = {
                 name: value
                 for name in names
@@ -495,23 +495,26 @@ class _Secrets:
         return self._values
 
     def endpoint(self) -> str | None:
-        """X_API_BASE_URL: a rehearsal against another base URL (the sandbox), or None."""
-        return self.values().get("X_API_BASE_URL") or None
-
-    def missing_credentials(self) -> list[str]:
-        """The credential names not set; [] when all are."""
+        """A rehearsal against another base URL (X_API_BASE_URL: the sandbox), or None."""
         values = self.values()
-        return [name for name in CREDENTIAL_NAMES if not values.get(name)]
+        endpoints = (values.get(e.endpoint or "") for e in REGISTRY.values())
+        return next((endpoint for endpoint in endpoints if endpoint), None)
 
-    def credentials(self) -> Credentials:
-        """The credentials; CredentialsMissing (naming the missing ones) if any is not set."""
-        missing = self.missing_credentials()
-        if missing:
-            raise CredentialsMissing(missing, CREDENTIAL_NAMES)
-        from bot.networks.x.client import Credentials  # noqa: PLC0415
+    def missing_credentials(self, network: str) -> list[str]:
+        """The network's credential names not set; [] when all are."""
+        values = self.values()
+        return [name for name in entry(network).credentials if not values.get(name)]
+
+    def accounts(self, config: Config) -> dict[str, Account]:
+        """How the run reaches each configured network (connected only when needed)."""
+        from bot.networks import connector  # noqa: PLC0415
+        from bot.runner import Account  # noqa: PLC0415
 
         values = self.values()
-        return Credentials(*(values[name] for name in CREDENTIAL_NAMES))
+        return {
+            name: Account(connector(name, values), partial(self.missing_credentials, name))
+            for name in config.networks
+        }
 
     def notify_urls(self, config: Config) -> list[str]:
         from bot.notify import notification_urls  # noqa: PLC0415
@@ -580,8 +583,7 @@ def run_once(config: Config, args: argparse.Namespace) -> int:
         config,
         _now(args, config),
         dry_run=args.dry_run,
-        credentials=secrets.credentials,
-        connect=_connect(secrets),
+        accounts=secrets.accounts(config),
         endpoint=secrets.endpoint(),
         notify_urls=secrets.notify_urls(config),
     )
@@ -600,15 +602,6 @@ def run_once(config: Config, args: argparse.Namespace) -> int:
 
 def _rehearsal_mark(endpoint: str | None) -> str:
     return f"[rehearsal against {endpoint}] " if endpoint else ""
-
-
-def _connect(secrets: _Secrets) -> Callable[[Credentials], Publisher]:
-    def connect(credentials: Credentials) -> Publisher:
-        from bot.networks.x.client import Publisher  # noqa: PLC0415 - tweepy only when sending
-
-        return Publisher(credentials, base_url=secrets.values().get("X_API_BASE_URL"))
-
-    return connect
 
 
 @contextmanager
@@ -643,7 +636,7 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
                 "at": iso_utc(entry.at),
                 "post_id": entry.post.id,
                 "slot": iso_utc(entry.slot) if entry.slot else None,
-                "networks": ["x"],
+                "networks": list(config.networks),
             }
             print(json.dumps(line, ensure_ascii=False))
         for item in planned.will_not_go_out:
@@ -719,9 +712,10 @@ def show_log(config: Config, args: argparse.Namespace) -> int:
     from bot import reports  # noqa: PLC0415
 
     endpoint = args.secrets.endpoint()
-    if args.network not in (None, "x"):
+    if args.network not in (None, *config.networks):
         print(
-            f"interlink-bot: no network '{args.network}' in this deployment; use x",
+            f"interlink-bot: no network '{args.network}' in this deployment; use "
+            + " or ".join(config.networks),
             file=sys.stderr,
         )
         return CANNOT_RUN
@@ -794,16 +788,17 @@ def _show_attempts(
 
 
 def _log_entry(record: Record) -> dict[str, object]:
-    """SPEC "log --json fields"."""
+    """SPEC "log --json fields"; ``tweet_id`` and ``tweet_url`` are kept for X's lines."""
+    tweets = entry(record.network).ids_are_tweets if record.network in REGISTRY else False
     return {
         "post_id": record.post_id,
         "network": record.network,
         "part": record.part,
         "status": record.status,
-        "remote_id": record.tweet_id,
-        "url": record.tweet_url,
-        "tweet_id": record.tweet_id,
-        "tweet_url": record.tweet_url,
+        "remote_id": record.remote_id,
+        "url": record.remote_url,
+        "tweet_id": record.remote_id if tweets else None,
+        "tweet_url": record.remote_url if tweets else None,
         "text": record.text,
         "attempts": record.attempts,
         "error": record.error,
@@ -817,7 +812,7 @@ def show_status(config: Config, args: argparse.Namespace) -> int:
 
     now = _now(args, config)
     endpoint = args.secrets.endpoint()
-    missing = args.secrets.missing_credentials()
+    missing = {name: args.secrets.missing_credentials(name) for name in config.networks}
     with _snapshot(config, endpoint) as ledger:
         queue = reports.current_queue(config, ledger)
         found = reports.status(config, queue, ledger, now, missing_credentials=missing)
@@ -849,7 +844,9 @@ def show_status(config: Config, args: argparse.Namespace) -> int:
             f"{name}: last success: {when(network.last_success)}",
             f"{name}: last error: {when(network.last_error)}",
             f"{name}: credentials: "
-            + ("set" if network.credentials_set else f"NOT SET: {', '.join(missing)} missing"),
+            + (
+                "set" if network.credentials_set else f"NOT SET: {', '.join(missing[name])} missing"
+            ),
         ]
         if network.rate_limited_until:
             until = _local(network.rate_limited_until, config, seconds=True)
@@ -999,7 +996,7 @@ def retry_post(config: Config, args: argparse.Namespace) -> int:
             print(_unknown_post(post_id, known | set(files), config), file=sys.stderr)
         return NEEDS_A_PERSON
     if all(record.status == PUBLISHED for record in records):
-        link = next((r.tweet_url for r in records if r.part == 0 and r.tweet_url), None)
+        link = next((r.remote_url for r in records if r.part == 0 and r.remote_url), None)
         print(
             f"interlink-bot: {post_id} is already published{f' ({link})' if link else ''}; "
             "nothing to retry (to publish it again, copy it to a new file with allow_repeat: "
@@ -1034,9 +1031,9 @@ def serve_sandbox(_: Config | None, args: argparse.Namespace) -> int:
 
     # With credentials set, it checks every signature against them, as X does.
     secrets: _Secrets = args.secrets
-    credentials = None if secrets.missing_credentials() else secrets.credentials()
+    keys = OAuthKeys.from_variables(secrets.values())
     try:
-        server = Sandbox(args.port, OAuthKeys(*credentials.values()) if credentials else None)
+        server = Sandbox(args.port, keys)
     except OSError as error:
         import errno  # noqa: PLC0415
 

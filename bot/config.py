@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, InvalidFile, Problem
 from bot.loading import read_yaml_mapping, unsafe_character
+from bot.networks import DEFAULT_NETWORKS, REGISTRY
 
 DEFAULT_TEMPLATE = "{title} — {source}: {summary} {url} {hashtags}"
 PLACEHOLDERS = ("title", "source", "summary", "url", "hashtags")
@@ -64,6 +65,17 @@ class Notify:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """One entry of ``networks:``: an account the posts go to."""
+
+    template: str | None = None  # instead of format.template, for this network
+
+
+def _default_networks() -> dict[str, NetworkSettings]:
+    return {name: NetworkSettings() for name in DEFAULT_NETWORKS}
+
+
+@dataclass(frozen=True)
 class Paths:
     queue: Path
     state: Path
@@ -79,6 +91,7 @@ class Config:
     format: Format
     paths: Paths
     notify: Notify = field(default_factory=Notify)
+    networks: dict[str, NetworkSettings] = field(default_factory=_default_networks)
 
     def shown(self, path: Path) -> str:
         """``path`` as messages show it: relative to ROOT when it lies inside."""
@@ -104,16 +117,19 @@ def load_config(root: Path, file: Path | None = None) -> Config:
         raise ConfigError([error.problem]) from None
     checker = _Checker(shown, document.line)
     data = document.data
-    checker.unknown_keys(data, ("timezone", "schedule", "format", "paths", "notify"), "")
+    checker.unknown_keys(
+        data, ("timezone", "schedule", "format", "paths", "notify", "networks"), ""
+    )
 
     timezone = checker.timezone(data.get("timezone"))
     schedule = checker.schedule(data.get("schedule", {}))
     fmt = checker.format(data.get("format", {}))
     paths = checker.paths(data.get("paths", {}), root)
     notify = checker.notify(data.get("notify", {}))
+    networks = checker.networks(data.get("networks"))
     if checker.problems or timezone is None:
         raise ConfigError(checker.problems)
-    return Config(root, file, timezone, schedule, fmt, paths, notify)
+    return Config(root, file, timezone, schedule, fmt, paths, notify, networks)
 
 
 def config_warnings(config: Config) -> list[Problem]:
@@ -242,12 +258,8 @@ class _Checker:
         if data is None:
             return Format()
         self.unknown_keys(data, ("template", "hashtags"), "format.")
-        template = data.get("template", DEFAULT_TEMPLATE)
-        if not isinstance(template, str) or not self.template_ok(template):
-            template = DEFAULT_TEMPLATE
-        unsafe = unsafe_character(template, "format.template", line_breaks=True)
-        if unsafe:
-            self.problem("format.template", unsafe)
+        template = self.template(data.get("template", DEFAULT_TEMPLATE), "format.template")
+        if template is None:
             template = DEFAULT_TEMPLATE
         hashtags = check_hashtags(data.get("hashtags", []))
         if isinstance(hashtags, str):
@@ -255,7 +267,46 @@ class _Checker:
             hashtags = ()
         return Format(template, hashtags)
 
-    def template_ok(self, template: str) -> bool:
+    def template(self, template: object, key: str) -> str | None:
+        """A valid template, or None (its problem recorded)."""
+        if not isinstance(template, str):
+            self.problem(key, f"{key} must be text, e.g. '{DEFAULT_TEMPLATE}'")
+            return None
+        if not self.template_ok(template, key):
+            return None
+        unsafe = unsafe_character(template, key, line_breaks=True)
+        if unsafe:
+            self.problem(key, unsafe)
+            return None
+        return template
+
+    def networks(self, value: object) -> dict[str, NetworkSettings]:
+        if value is None:
+            return _default_networks()
+        if isinstance(value, list) and all(isinstance(name, str) for name in value):
+            value = dict.fromkeys(value)  # networks: [x, bluesky]
+        data = self.mapping(value, "networks")
+        if data is None:
+            return _default_networks()
+        if not data:
+            self.problem("networks", "networks: is empty; name at least one, e.g. 'x: {}'")
+            return _default_networks()
+        self.unknown_keys(data, tuple(REGISTRY), "networks.")
+        networks = {}
+        for name, settings in data.items():
+            if name not in REGISTRY:
+                continue
+            entry = self.mapping(settings, f"networks.{name}")
+            if entry is None:
+                continue
+            self.unknown_keys(entry, ("template",), f"networks.{name}.")
+            template = None
+            if "template" in entry:
+                template = self.template(entry["template"], f"networks.{name}.template")
+            networks[name] = NetworkSettings(template)
+        return networks
+
+    def template_ok(self, template: str, key: str = "format.template") -> bool:
         allowed = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
         try:
             fields = [
@@ -264,25 +315,18 @@ class _Checker:
                 if name is not None
             ]
         except ValueError as error:
-            self.problem(
-                "format.template",
-                f"format.template: {error}; write a literal brace as {{{{ or }}}}",
-            )
+            self.problem(key, f"{key}: {error}; write a literal brace as {{{{ or }}}}")
             return False
         for name, spec, conversion in fields:
             if name not in PLACEHOLDERS or spec or conversion:
-                self.problem(
-                    "format.template",
-                    f"format.template: unknown placeholder {{{name}}}; use {allowed}",
-                )
+                self.problem(key, f"{key}: unknown placeholder {{{name}}}; use {allowed}")
                 return False
         # A template without {url} is allowed (SPEC: a post without a link costs $0.015 on X
         # instead of $0.20); one without any placeholder would say the same in every post.
         if not any(name for name, _, _ in fields):
             self.problem(
-                "format.template",
-                f"format.template has no placeholder, so every post would read the same; "
-                f"use {allowed}",
+                key,
+                f"{key} has no placeholder, so every post would read the same; use {allowed}",
             )
             return False
         return True

@@ -64,10 +64,6 @@ class ConfigError(BotError):
         self.problems = problems
 
 
-# X's credential names (until the network seam of issue 11 gives each network its own).
-X_CREDENTIALS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
-
-
 class CredentialsMissing(BotError):
     """Some of a network's credentials are not set (neither in the environment nor .env)."""
 

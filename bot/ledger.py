@@ -178,6 +178,45 @@ _MIGRATIONS: tuple[tuple[str, str], ...] = (
     )
     """,
     ),
+    (
+        # Issue 11: a post goes to several networks, each copy with its own parts. What an
+        # X-only ledger holds is X's: its tweet ids become remote ids, with their public URL.
+        # remote_ref is what a reply needs beyond the id (Bluesky's cid); token is what makes a
+        # resend recognisable, chosen before the first request (Bluesky's record key).
+        "parts per network: remote ids and urls, reply references, idempotency tokens",
+        """
+    CREATE TABLE parts_per_network (
+        post_id TEXT NOT NULL,
+        network TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'published', 'retrying', 'failed')),
+        text TEXT NOT NULL,
+        url TEXT,
+        slot TEXT,
+        remote_id TEXT,
+        remote_url TEXT,
+        remote_ref TEXT,
+        token TEXT,
+        media_id TEXT,
+        attempts_before_history INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        at TEXT NOT NULL,
+        uncertain INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (post_id, network, part)
+    );
+    INSERT INTO parts_per_network (post_id, network, part, status, text, url, slot, remote_id,
+        remote_url, media_id, attempts_before_history, error, at, uncertain)
+    SELECT post_id, 'x', part, status, text, url, slot, tweet_id,
+        CASE WHEN tweet_id IS NULL THEN NULL ELSE 'https://x.com/i/web/status/' || tweet_id END,
+        media_id, attempts_before_history, error, at, uncertain
+    FROM parts;
+    DROP TABLE parts;
+    ALTER TABLE parts_per_network RENAME TO parts;
+    CREATE INDEX parts_by_time ON parts (at);
+    DROP INDEX attempts_by_part;
+    CREATE INDEX attempts_by_part ON attempts (post_id, network, part)
+    """,
+    ),
 )
 
 
@@ -196,7 +235,7 @@ class IndexEntry(NamedTuple):
 
 
 class Record(NamedTuple):
-    """One part of one post, as the ledger last saw it."""
+    """One part of one post's copy on one network, as the ledger last saw it."""
 
     post_id: str
     part: int
@@ -204,16 +243,22 @@ class Record(NamedTuple):
     text: str
     url: str | None  # the post's link, on part 0: a link goes out once unless allow_repeat
     slot: datetime | None  # the schedule slot it was sent for; None for publish_at posts
-    tweet_id: str | None
+    remote_id: str | None  # the network's id of what it published
     attempts: int
     error: str | None
     at: datetime  # the last change
     uncertain: bool = False  # a request may have published it although no answer came
-    network: str = "x"
+    network: str = ""
+    remote_url: str | None = None  # the public link to it
+    remote_ref: str | None = None  # what a reply needs beyond the id (Bluesky: the cid)
+    token: str | None = None  # what makes a resend recognisable, chosen before sending
 
-    @property
-    def tweet_url(self) -> str | None:
-        return f"https://x.com/i/web/status/{self.tweet_id}" if self.tweet_id else None
+
+class Copy(NamedTuple):
+    """Which post, on which network: the ledger's rows of one copy are its parts."""
+
+    post_id: str
+    network: str
 
 
 class Attempt(NamedTuple):
@@ -363,55 +408,80 @@ class Ledger:
         """Every part ever attempted, newest change first. ``attempts`` counts every request
         made for it: the attempts table, plus what was counted before it existed."""
         rows = self._db.execute(
-            "SELECT post_id, part, status, text, url, slot, tweet_id, attempts_before_history + "
-            "(SELECT count(*) FROM attempts a WHERE a.post_id = p.post_id AND a.part = p.part), "
-            "error, at, uncertain FROM parts p ORDER BY at DESC, post_id, part DESC"
+            "SELECT post_id, part, status, text, url, slot, remote_id, attempts_before_history + "
+            "(SELECT count(*) FROM attempts a WHERE a.post_id = p.post_id "
+            "AND a.network = p.network AND a.part = p.part), "
+            "error, at, uncertain, network, remote_url, remote_ref, token "
+            "FROM parts p ORDER BY at DESC, post_id, network, part DESC"
         )
         return [
             Record(
                 row[0], row[1], row[2], row[3], row[4], _moment(row[5]), row[6], row[7], row[8],
-                datetime.fromisoformat(row[9]), bool(row[10]),
+                datetime.fromisoformat(row[9]), bool(row[10]), *row[11:],
             )
             for row in rows
         ]  # fmt: skip
 
     def begin(
         self,
-        post_id: str,
+        copy: Copy,
         part: int,
         text: str,
         now: datetime,
         *,
         url: str | None = None,
         slot: datetime | None = None,
+        token: str | None = None,
     ) -> None:
         """Record that requests for this part are about to be made (before making them);
-        ``attempt_started`` then writes down each request as it is made."""
+        ``attempt_started`` then writes down each request as it is made. ``token``, once
+        stored, is kept: every resend of the part carries the first one."""
         self._write(
-            "INSERT INTO parts (post_id, part, status, text, url, slot, attempts_before_history, "
-            "at) VALUES (?, ?, 'pending', ?, ?, ?, 0, ?) "
-            "ON CONFLICT (post_id, part) DO UPDATE SET status = 'pending', text = excluded.text, "
-            "url = excluded.url, slot = coalesce(excluded.slot, slot), at = excluded.at",
-            (post_id, part, text, url, iso_utc(slot) if slot else None, iso_utc(now)),
+            "INSERT INTO parts (post_id, network, part, status, text, url, slot, token, "
+            "attempts_before_history, at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, 0, ?) "
+            "ON CONFLICT (post_id, network, part) DO UPDATE SET status = 'pending', "
+            "text = excluded.text, url = excluded.url, slot = coalesce(excluded.slot, slot), "
+            "token = coalesce(token, excluded.token), at = excluded.at",
+            (
+                *copy, part, text, url, iso_utc(slot) if slot else None, token, iso_utc(now),
+            ),
+        )  # fmt: skip
+
+    def token(self, copy: Copy, part: int) -> str | None:
+        """The idempotency token stored for this part, if any."""
+        row = self._db.execute(
+            "SELECT token FROM parts WHERE post_id = ? AND network = ? AND part = ?",
+            (*copy, part),
+        ).fetchone()
+        return row[0] if row else None
+
+    def waiting(
+        self, copy: Copy, text: str, message: str, now: datetime, *, url: str | None
+    ) -> None:
+        """A copy whose post had its turn but that was not sent (its network refused the
+        account, is rate-limited, or lacks credentials): it goes out at a later run."""
+        self._write(
+            "INSERT INTO parts (post_id, network, part, status, text, url, error, at) "
+            "VALUES (?, ?, 0, 'retrying', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (*copy, text, url, message, iso_utc(now)),
         )
 
     # --- attempts: one row per request ------------------------------------------------------
 
-    def attempt_started(
-        self, post_id: str, part: int, kind: str, now: datetime, network: str = "x"
-    ) -> int:
+    def attempt_started(self, copy: Copy, part: int, kind: str, now: datetime) -> int:
         """Write a request down before it is made; its outcome stays ``unknown`` until
         ``attempt_ended`` (a run killed in the middle leaves it so)."""
         cursor = self._write(
             "INSERT INTO attempts (at, post_id, network, part, kind, outcome) "
             "VALUES (?, ?, ?, ?, ?, 'unknown')",
-            (iso_utc(now), post_id, network, part, kind),
+            (iso_utc(now), *copy, part, kind),
         )
         self._write(
             # A published part's time is when it went out (the daily cap reads it): a look-up
             # made for it later does not move it.
-            "UPDATE parts SET at = ? WHERE post_id = ? AND part = ? AND status != 'published'",
-            (iso_utc(now), post_id, part),
+            "UPDATE parts SET at = ? WHERE post_id = ? AND network = ? AND part = ? "
+            "AND status != 'published'",
+            (iso_utc(now), *copy, part),
         )
         return int(cursor.lastrowid or 0)
 
@@ -432,36 +502,42 @@ class Ledger:
         )
         return [Attempt(datetime.fromisoformat(row[0]), *row[1:]) for row in rows]
 
-    def media_id(self, post_id: str, part: int) -> str | None:
-        """The id X gave the image already uploaded for this part, if any."""
+    def media_id(self, copy: Copy, part: int) -> str | None:
+        """The network's id of the image already uploaded for this part, if any."""
         row = self._db.execute(
-            "SELECT media_id FROM parts WHERE post_id = ? AND part = ?", (post_id, part)
+            "SELECT media_id FROM parts WHERE post_id = ? AND network = ? AND part = ?",
+            (*copy, part),
         ).fetchone()
         return row[0] if row else None
 
-    def uploaded(self, post_id: str, part: int, media_id: str, now: datetime) -> None:
+    def uploaded(self, copy: Copy, part: int, media_id: str | None, now: datetime) -> None:
+        """Keep the uploaded image's id for resends (None: the network forgot it, upload it
+        again)."""
         self._write(
-            "UPDATE parts SET media_id = ?, at = ? WHERE post_id = ? AND part = ?",
-            (media_id, iso_utc(now), post_id, part),
+            "UPDATE parts SET media_id = ?, at = ? WHERE post_id = ? AND network = ? AND part = ?",
+            (media_id, iso_utc(now), *copy, part),
         )
 
-    def forget_media(self, post_id: str, part: int) -> None:
-        """X no longer knows the uploaded image (its ids expire): upload it again."""
+    def published(
+        self,
+        copy: Copy,
+        part: int,
+        now: datetime,
+        *,
+        remote_id: str | None,
+        remote_url: str | None = None,
+        remote_ref: str | None = None,
+    ) -> None:
         self._write(
-            "UPDATE parts SET media_id = NULL WHERE post_id = ? AND part = ?", (post_id, part)
-        )
-
-    def published(self, post_id: str, part: int, tweet_id: str | None, now: datetime) -> None:
-        self._write(
-            "UPDATE parts SET status = 'published', tweet_id = ?, error = NULL, uncertain = 0, "
-            "at = ? "
-            "WHERE post_id = ? AND part = ?",
-            (tweet_id, iso_utc(now), post_id, part),
+            "UPDATE parts SET status = 'published', remote_id = ?, remote_url = ?, "
+            "remote_ref = ?, error = NULL, uncertain = 0, at = ? "
+            "WHERE post_id = ? AND network = ? AND part = ?",
+            (remote_id, remote_url, remote_ref, iso_utc(now), *copy, part),
         )
 
     def failed(
         self,
-        post_id: str,
+        copy: Copy,
         part: int,
         error: str,
         now: datetime,
@@ -473,13 +549,14 @@ class Ledger:
         ``uncertain``: one may have published it after all (once so, it stays so)."""
         self._write(
             "UPDATE parts SET status = ?, error = ?, at = ?, uncertain = max(uncertain, ?) "
-            "WHERE post_id = ? AND part = ?",
-            (FAILED if for_good else RETRYING, error, iso_utc(now), uncertain, post_id, part),
+            "WHERE post_id = ? AND network = ? AND part = ?",
+            (FAILED if for_good else RETRYING, error, iso_utc(now), uncertain, *copy, part),
         )
 
     def retry(self, post_id: str, now: datetime) -> bool:
-        """Put a post that failed for good back in line; False if it has no failed part. Its
-        image is uploaded again: X's media ids expire (expires_after_secs, a day)."""
+        """Put a post that failed for good back in line, on every network where it failed;
+        False if it has no failed part. Its image is uploaded again: media ids expire (X's
+        expires_after_secs: a day)."""
         # Its error is dropped: what X said stays in the attempts table (log --attempts), and
         # `log` no longer tells people to run retry (issue 9).
         cursor = self._write(
@@ -530,18 +607,23 @@ class Ledger:
         return [row[0] for row in self._db.execute(query)]
 
     def anything_unfinished(self) -> bool:
-        """A part left pending, or a thread whose first post is out but not all its parts
-        (bot.runner resumes these before anything else)."""
+        """A part left pending, a copy waiting while its post had its turn on another network,
+        or a thread whose first post is out but not all its parts (bot.runner resumes these
+        before anything else)."""
         row = self._db.execute(
             "SELECT 1 FROM parts WHERE status = 'pending' "
             "OR (status = 'retrying' AND (part > 0 OR uncertain)) "
             "UNION ALL "
+            "SELECT 1 FROM parts w WHERE w.status = 'retrying' AND w.part = 0 "
+            "AND EXISTS (SELECT 1 FROM parts o WHERE o.post_id = w.post_id AND o.part = 0 "
+            "            AND o.network != w.network AND o.status IN ('published', 'failed')) "
+            "UNION ALL "
             "SELECT 1 FROM queue_files q JOIN parts p ON p.post_id = q.post_id AND p.part = 0 "
             "WHERE q.parts > 1 AND p.status = 'published' "
             "AND (SELECT count(*) FROM parts d WHERE d.post_id = q.post_id "
-            "     AND d.status = 'published') < q.parts "
+            "     AND d.network = p.network AND d.status = 'published') < q.parts "
             "AND NOT EXISTS (SELECT 1 FROM parts f WHERE f.post_id = q.post_id "
-            "                AND f.status = 'failed') "
+            "                AND f.network = p.network AND f.status = 'failed') "
             "LIMIT 1"
         ).fetchone()
         return row is not None
@@ -581,7 +663,7 @@ class Ledger:
 
     # --- networks: rate limits, outages, refused accounts -------------------------------------
 
-    def network_state(self, network: str = "x") -> NetworkState:
+    def network_state(self, network: str) -> NetworkState:
         row = self._db.execute(
             "SELECT rate_limited_until, failing_since, failure, account_refused, "
             "credentials_missing FROM networks WHERE network = ?",
@@ -597,13 +679,13 @@ class Ledger:
         sql = f"UPDATE networks SET {assignments} WHERE network = ?"  # noqa: S608
         self._write(sql, (*parameters, network))
 
-    def network_answered(self, network: str = "x", *, accepted: bool = True) -> None:
+    def network_answered(self, network: str, *, accepted: bool = True) -> None:
         """The network answered: no outage. ``accepted``: it took the request, so the account
         works and the credentials are there (a refusal of one post proves only the first)."""
         account = ", account_refused = NULL, credentials_missing = NULL" if accepted else ""
         self._network(network, f"failing_since = NULL, failure = NULL{account}", ())
 
-    def network_failed(self, message: str, now: datetime, network: str = "x") -> None:
+    def network_failed(self, network: str, message: str, now: datetime) -> None:
         """The network could not be reached or failed (5xx, 429, timeouts): since when."""
         self._network(
             network,
@@ -611,14 +693,14 @@ class Ledger:
             (iso_utc(now), message),
         )
 
-    def hold_network(self, until: datetime, network: str = "x") -> None:
+    def hold_network(self, network: str, until: datetime) -> None:
         """Send nothing to the network before ``until`` (a rate limit's reset)."""
         self._network(network, "rate_limited_until = ?", (iso_utc(until),))
 
-    def account_refused(self, message: str, network: str = "x") -> None:
+    def account_refused(self, network: str, message: str) -> None:
         self._network(network, "account_refused = ?", (message,))
 
-    def credentials_missing(self, message: str | None, network: str = "x") -> None:
+    def credentials_missing(self, network: str, message: str | None) -> None:
         """Record (or with None, clear) that the network's credentials are not set."""
         if message is None and self.network_state(network).credentials_missing is None:
             return

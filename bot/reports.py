@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from bot.errors import X_CREDENTIALS, CredentialsMissing
+from bot.errors import CredentialsMissing
 from bot.ledger import FAILED, PENDING, PUBLISHED, RETRYING, Attempt, NetworkState, Record
+from bot.networks import entry
 from bot.schedule import Held, History, Planned, current_slot, next_slot
 from bot.schedule import plan as schedule_plan
 from bot.times import local, until
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from bot.config import Config
     from bot.ledger import Ledger
     from bot.posts import Queue
@@ -50,14 +53,15 @@ def will_not_go_out(
     now: datetime,
     config: Config,
     *,
-    network: NetworkState | None = None,
-    missing_credentials: list[str] | None = None,
+    networks: Mapping[str, NetworkState] | None = None,
+    missing_credentials: Mapping[str, list[str]] | None = None,
 ) -> list[WillNotGoOut]:
     """Every approved post that will not go out, with why: its link was already published
     (naming the post that published it), it expired unpublished, it failed for good, it has no
     slot to go out at; every queue file that cannot be read (a post that does not fit, a
-    missing or invalid image…); and the network, if its credentials are missing or refused
-    (``missing_credentials``: the names not set; None: not known here)."""
+    missing or invalid image…); and each network whose credentials are missing or refused
+    (``missing_credentials``: network -> the names not set; a network absent from it: not
+    known here)."""
     found: list[WillNotGoOut] = []
     zone = config.timezone
     published: set[str] = set()
@@ -113,8 +117,8 @@ def will_not_go_out(
                     "add slots or give it a publish_at",
                 )
             )
-    if network is not None:
-        found += _network_blocks(network, missing_credentials)
+    for state in (networks or {}).values():
+        found += _network_blocks(state, (missing_credentials or {}).get(state.network))
     return found
 
 
@@ -122,7 +126,7 @@ def _network_blocks(network: NetworkState, missing: list[str] | None) -> list[Wi
     name = network.network
     if missing or (missing is None and network.credentials_missing):
         reason = (
-            str(CredentialsMissing(missing, X_CREDENTIALS))
+            str(CredentialsMissing(missing, entry(name).credentials))
             if missing
             else network.credentials_missing or ""
         )
@@ -176,7 +180,7 @@ def last_results(
     error: Result | None = None
     for record in records:  # newest first
         if success is None and record.status == PUBLISHED:
-            link = f" {record.tweet_url}" if record.tweet_url else ""
+            link = f" {record.remote_url}" if record.remote_url else ""
             label = part_label(record.part, parts.get(record.post_id))
             success = Result(record.at, f"{record.post_id}{label}{link}")
         if error is None and record.error and record.status in (FAILED, RETRYING):
@@ -240,16 +244,18 @@ def status(
     ledger: Ledger,
     now: datetime,
     *,
-    missing_credentials: list[str],
+    missing_credentials: Mapping[str, list[str]],
 ) -> Status:
+    """``missing_credentials``: each configured network's credential names not set."""
     records = ledger.records()
-    network = ledger.network_state()
+    states = {name: ledger.network_state(name) for name in config.networks}
     blocked = will_not_go_out(
-        queue, records, now, config, network=network, missing_credentials=missing_credentials
+        queue, records, now, config, networks=states, missing_credentials=missing_credentials
     )
-    down = outage(network, now, config.notify.outage_minutes, config.timezone)
-    if down:
-        blocked.append(down)
+    for state in states.values():
+        down = outage(state, now, config.notify.outage_minutes, config.timezone)
+        if down:
+            blocked.append(down)
     published = {r.post_id for r in records if r.part == 0 and r.status == PUBLISHED}
     failed = {r.post_id for r in records if r.status == FAILED} - published
     done = published | failed
@@ -273,8 +279,8 @@ def status(
             waits_until = gap_ends
         else:
             slot_open = False
-    results = last_results(records, ledger.attempts(), thread_lengths(ledger, records))
-    held = network.rate_limited_until
+    lengths = thread_lengths(ledger, records)
+    attempts = ledger.attempts()
     counts = {
         "approved": approved,
         "drafts": sum(1 for post in queue.posts if not post.approved),
@@ -286,9 +292,7 @@ def status(
         # (credentials, an outage) is listed, not counted among the queue's figures
         "will_not_go_out": len(queue.invalid_files)
         + sum(
-            1
-            for item in blocked
-            if not item.key.startswith("file:") and item.subject != network.network
+            1 for item in blocked if not item.key.startswith("file:") and item.subject not in states
         ),
     }
     return Status(
@@ -299,17 +303,39 @@ def status(
         published_today=history.published_on(now.astimezone(config.timezone).date()),
         max_per_day=config.schedule.max_per_day,
         networks=[
-            NetworkStatus(
-                name=network.network,
-                credentials_set=not missing_credentials,
-                last_success=results.success,
-                last_error=results.error,
-                rate_limited_until=held if held is not None and now < held else None,
-                failing_since=network.failing_since,
+            _network_status(
+                state, records, attempts, lengths, now=now, missing_credentials=missing_credentials
             )
+            for state in states.values()
         ],
         paused=ledger.paused(),
         will_not_go_out=blocked,
+    )
+
+
+def _network_status(
+    state: NetworkState,
+    records: list[Record],
+    attempts: list[Attempt],
+    lengths: dict[str, int],
+    *,
+    now: datetime,
+    missing_credentials: Mapping[str, list[str]],
+) -> NetworkStatus:
+    name = state.network
+    results = last_results(
+        [r for r in records if r.network == name],
+        [a for a in attempts if a.network == name],
+        lengths,
+    )
+    held = state.rate_limited_until
+    return NetworkStatus(
+        name=name,
+        credentials_set=not missing_credentials.get(name),
+        last_success=results.success,
+        last_error=results.error,
+        rate_limited_until=held if held is not None and now < held else None,
+        failing_since=state.failing_since,
     )
 
 
@@ -360,7 +386,7 @@ def log(ledger: Ledger, *, post_id: str | None, network: str | None, limit: int)
 
 def _detail(record: Record) -> str:
     if record.status == PUBLISHED:
-        return record.tweet_url or "(its id was not returned)"
+        return record.remote_url or record.remote_id or "(its id was not returned)"
     if record.status == PENDING:
         return "being sent now (or a run was stopped while sending: the next run resolves it)"
     if record.status == RETRYING and not record.error:

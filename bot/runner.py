@@ -2,10 +2,12 @@
 
 Order of work, under the run lock:
 1. paused? then nothing;
-2. unfinished work first: a part left ``pending`` by a run that was killed mid-request is sent
-   again with the same text (X's duplicate 403 then means the first attempt went out), and a
-   thread whose first post is out continues at its first unpublished part;
-3. then what the schedule says is due (bot.schedule.due);
+2. unfinished work first: a part left ``pending`` by a run that was killed mid-request is
+   resolved by its network's own means (bot.networks: X's duplicate 403, Bluesky's record
+   key), a thread whose first post is out continues at its first unpublished part, and a
+   post's copy that its network did not take while another network did goes out now;
+3. then what the schedule says is due (bot.schedule.due), on every network it is meant for:
+   one network down, refusing or without credentials never holds up the others;
 4. then the problems: what needs a person now (bot.reports) is compared with what the ledger
    already knows, so that each problem is told once when it opens and once when it clears
    (the report's ``problems``, and a notification), never again while it only persists.
@@ -18,25 +20,26 @@ passes ``now`` and shows the report.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.config import Config
-from bot.errors import X_CREDENTIALS, CredentialsMissing
+from bot.errors import CredentialsMissing
 from bot.ledger import (
     FAILED,
     PENDING,
     PUBLISHED,
     RETRYING,
+    Copy,
     Ledger,
     OpenProblem,
     Record,
     make_state_folder,
 )
 from bot.lock import LockHeld, RunLock
-from bot.posts import Image, Post, Queue, indexed_queue, refresh_index, render_post
+from bot.networks import entry
+from bot.posts import Image, Post, Queue, image_type, indexed_queue, refresh_index, render_post
 from bot.quiet_marker import make_marker
 from bot.reports import WillNotGoOut, outage, part_label, will_not_go_out
 from bot.retries import RetryBudget
@@ -44,7 +47,9 @@ from bot.schedule import History, current_slot, due, next_slot
 from bot.times import local
 
 if TYPE_CHECKING:
-    from bot.networks.x.client import Credentials, Publisher
+    from collections.abc import Callable, Mapping
+
+    from bot.networks import Connect, Network, Remote
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,16 @@ LOCK_FILE = "run.lock"
 _MAX_TURNS = 20  # posts that fail for good, each replaced by the next, in one run
 # A full run checks again at least this often, whatever the quiet marker says.
 _LONGEST_QUIET = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class Account:
+    """How a run reaches one network: ``connect`` makes its client when something is to be
+    sent (CredentialsMissing names what is not set); ``missing`` names, without connecting,
+    the credentials that are not set (for a dry run)."""
+
+    connect: Connect
+    missing: Callable[[], list[str]] = list
 
 
 @dataclass
@@ -68,19 +83,32 @@ class RunReport:
 
 
 class _StopRun(Exception):
-    """The account was refused, or X keeps failing: later posts would fare no better."""
+    """Every network the work needs stopped taking requests in this run."""
+
+
+class _StopNetwork(Exception):
+    """The network refused the account, keeps failing, has no credentials or is rate
+    limited: later posts would fare no better on it in this run."""
 
 
 @dataclass
 class _Work:
+    """One post's copy on one network: the parts still to send."""
+
     post_id: str
+    network: str
     parts: list[str]  # the text of every part
     start: int  # the first part to send
     url: str | None
     slot: datetime | None
-    reply_to: str | None = None  # the id of the part before ``start``
+    root: Remote | None = None  # the first part, once published
+    parent: Remote | None = None  # the part before ``start``
     pending: frozenset[int] = frozenset()  # parts whose last request has no known outcome
     image: Image | None = None  # sent with the first part
+
+    @property
+    def copy(self) -> Copy:
+        return Copy(self.post_id, self.network)
 
 
 def run(
@@ -88,18 +116,16 @@ def run(
     now: datetime,
     *,
     dry_run: bool = False,
-    credentials: Credentials | Callable[[], Credentials | None] | None = None,
-    connect: Callable[[Credentials], Publisher] | None = None,
+    accounts: Mapping[str, Account] | None = None,
     endpoint: str | None = None,
     budget: RetryBudget | None = None,
     notify_urls: list[str] | None = None,
 ) -> RunReport:
-    """Publish what is due at ``now``. ``credentials`` may be a function, called only when
-    something is to be sent; ``connect`` makes the Publisher (tests inject sleep).
-    ``endpoint``: the X base URL of a rehearsal (its records are kept apart from the real
-    ones); ``budget``: the run's retry budget (tests make it small); ``notify_urls``: where
-    problems are told (notify.urls and NOTIFY_URLS). After a run that completed, the
-    heartbeat URL is fetched."""
+    """Publish what is due at ``now``. ``accounts``: how each configured network is reached
+    (a network without one has no credentials); ``endpoint``: the base URL of a rehearsal
+    (its records are kept apart from the real ones); ``budget``: the run's retry budget
+    (tests make it small); ``notify_urls``: where problems are told (notify.urls and
+    NOTIFY_URLS). After a run that completed, the heartbeat URL is fetched."""
     report = RunReport(rehearsal=endpoint or None)
 
     def go(ledger: Ledger) -> None:
@@ -109,8 +135,7 @@ def run(
                 now=now,
                 ledger=ledger,
                 report=report,
-                credentials=credentials,
-                connect=connect,
+                accounts=accounts or {},
                 budget=budget or RetryBudget(),
                 notify_urls=notify_urls or [],
             ).go(dry_run=dry_run)
@@ -140,21 +165,23 @@ def run(
 class _Journal:
     """Writes each request of one part into the attempts table, before and after it."""
 
-    def __init__(self, ledger: Ledger, now: datetime, post_id: str, part: int) -> None:
-        self.ledger, self.now, self.post_id, self.part = ledger, now, post_id, part
+    def __init__(self, ledger: Ledger, now: datetime, copy: Copy, part: int) -> None:
+        self.ledger, self.now, self.copy, self.part = ledger, now, copy, part
         self.current = 0
 
     def started(self, kind: str) -> None:
-        self.current = self.ledger.attempt_started(self.post_id, self.part, kind, self.now)
+        self.current = self.ledger.attempt_started(self.copy, self.part, kind, self.now)
 
     def ended(self, outcome: str, http_status: int | None, error: str | None) -> None:
+        network = self.copy.network
         self.ledger.attempt_ended(self.current, outcome, http_status, error)
         if outcome == "ok":
-            self.ledger.network_answered()
+            self.ledger.network_answered(network)
         elif outcome == "refused" and http_status not in (401, 402, 403):
-            self.ledger.network_answered(accepted=False)  # it refused the post, not the account
+            # it refused the post, not the account
+            self.ledger.network_answered(network, accepted=False)
         elif outcome in ("retryable", "unknown"):
-            self.ledger.network_failed(error or outcome, self.now)
+            self.ledger.network_failed(network, error or outcome, self.now)
 
 
 class _Run:
@@ -165,16 +192,21 @@ class _Run:
         now: datetime,
         ledger: Ledger,
         report: RunReport,
-        credentials: Credentials | Callable[[], Credentials | None] | None,
-        connect: Callable[[Credentials], Publisher] | None,
+        accounts: Mapping[str, Account],
         budget: RetryBudget,
         notify_urls: list[str],
     ) -> None:
         self.config, self.now, self.ledger, self.report = config, now, ledger, report
-        self.credentials, self.connect, self.budget = credentials, connect, budget
+        self.accounts, self.budget = accounts, budget
         self.notify_urls = notify_urls
-        self.publisher: Publisher | None = None
-        self.missing_credentials: list[str] | None = None  # None: not looked at in this run
+        self.clients: dict[str, Network] = {}
+        self.stopped: dict[str, str] = {}  # network -> why nothing more goes to it this run
+        # network -> the credential names not set; absent: not looked at in this run
+        self.missing_credentials: dict[str, list[str]] = {}
+
+    @property
+    def networks(self) -> list[str]:
+        return list(self.config.networks)
 
     def go(self, *, dry_run: bool) -> None:
         paused = self.ledger.paused()
@@ -198,42 +230,72 @@ class _Run:
         if dry_run:
             history = History(self.ledger.records(), self.config)
             chosen = due(queue.posts, history, self.now, self.config)
-            works = [*unfinished, *(self._fresh(item.post, item.slot) for item in chosen)]
+            works = [
+                *unfinished,
+                *(w for item in chosen for w in self._fresh(item.post, item.slot)),
+            ]
             for work in works:
                 self._describe(work)
-            if works:
-                self._would_send()
+            self._would_send({work.network for work in works})
             self._problems(queue, dry_run=True)
             return
         try:
-            self._check_rate_limit()
             for work in unfinished:
-                self._send(work)
+                self._send_copy(work)
             for _ in range(_MAX_TURNS):
                 # A post that fails for good gives its turn to the next one (SPEC).
                 history = History(self.ledger.records(), self.config)
                 chosen = due(queue.posts, history, self.now, self.config)
-                sent = [self._send(self._fresh(item.post, item.slot)) for item in chosen]
+                sent = [self._turn(self._fresh(item.post, item.slot)) for item in chosen]
                 if all(sent):
                     break
         except _StopRun:
             pass
         self._problems(queue, dry_run=False)
 
+    def _turn(self, copies: list[_Work]) -> bool:
+        """A post's turn: it goes out on every network it is meant for. False if it failed
+        for good on all of them (the next post then takes the turn); _StopRun if none of its
+        networks takes requests in this run."""
+        results = [self._send_copy(work) for work in copies]
+        if copies and all(result is None for result in results):
+            raise _StopRun  # every network stopped: later posts would fare no better
+        for work, result in zip(copies, results, strict=True):
+            if result is None and work.network in self.stopped:
+                # Its post had its turn on another network: this copy is kept in line and
+                # goes out at a later run, without waiting for a slot (SPEC: Several networks).
+                why = self.stopped[work.network]
+                self.ledger.waiting(work.copy, work.parts[0], why, self.now, url=work.url)
+        return any(result is not False for result in results)
+
+    def _send_copy(self, work: _Work) -> bool | None:
+        """Send one copy: True if it went out (or waits for a later run), False if it failed
+        for good, None if its network took nothing for it in this run."""
+        if work.network in self.stopped:
+            return None
+        try:
+            return self._send(work)
+        except _StopNetwork as stop:
+            self.stopped[work.network] = str(stop)
+            return None
+
     # --- problems: told once --------------------------------------------------------------
 
     def _current_problems(self, queue: Queue) -> list[WillNotGoOut]:
-        network = self.ledger.network_state()
+        states = {name: self.ledger.network_state(name) for name in self.networks}
         found = will_not_go_out(
             queue,
             self.ledger.records(),
             self.now,
             self.config,
-            network=network,
+            networks=states,
             missing_credentials=self.missing_credentials,
         )
-        down = outage(network, self.now, self.config.notify.outage_minutes, self.config.timezone)
-        return [*found, down] if down else found
+        for state in states.values():
+            down = outage(state, self.now, self.config.notify.outage_minutes, self.config.timezone)
+            if down:
+                found.append(down)
+        return found
 
     def _problems(self, queue: Queue, *, dry_run: bool) -> list[str]:
         """Compare what needs a person now with what the ledger knows: the report's
@@ -320,42 +382,49 @@ class _Run:
             or (slot is not None and not self.ledger.slot_served(slot))
         )
 
-    def _would_send(self) -> None:
+    def _would_send(self, networks: set[str]) -> None:
         """What would stop a real run from sending, said by a dry run: a rate limit in force,
         credentials not set. Nothing is connected to."""
-        held = self._rate_limit_hold()
-        if held:
-            self.report.done.append(f"but a real run would not send now: {held}")
-        try:
-            credentials = self.credentials() if callable(self.credentials) else self.credentials
-        except CredentialsMissing as error:
-            self.missing_credentials = error.missing
-            self.report.done.append(f"but a real run would not send: {error}")
-            return
-        if credentials is None:
-            self.missing_credentials = list(X_CREDENTIALS)
-            missing = CredentialsMissing(self.missing_credentials, X_CREDENTIALS)
-            self.report.done.append(f"but a real run would not send: {missing}")
+        for network in self.networks:
+            if network not in networks:
+                continue
+            held = self._rate_limit_hold(network)
+            if held:
+                self.report.done.append(f"but a real run would not send now: {held}")
+            account = self.accounts.get(network)
+            missing = account.missing() if account else list(entry(network).credentials)
+            if missing:
+                self.missing_credentials[network] = missing
+                error = CredentialsMissing(missing, entry(network).credentials)
+                to = self._to(network)
+                self.report.done.append(f"but a real run would not send{to}: {error}")
+            else:
+                self.missing_credentials[network] = []
 
-    def _check_rate_limit(self) -> None:
-        """A 429 whose reset lay beyond an earlier run's budget: nothing goes to X before it."""
-        held = self._rate_limit_hold()
-        if held:
-            self.report.done.append(held)
-            raise _StopRun
+    def _to(self, network: str) -> str:
+        """`` to Bluesky``, where the deployment has more than one network."""
+        return f" to {entry(network).label}" if len(self.networks) > 1 else ""
 
-    def _rate_limit_hold(self) -> str | None:
-        until = self.ledger.network_state().rate_limited_until
+    def _on(self, network: str) -> str:
+        return f" on {entry(network).label}" if len(self.networks) > 1 else ""
+
+    def _rate_limit_hold(self, network: str) -> str | None:
+        until = self.ledger.network_state(network).rate_limited_until
         if until is None or self.now >= until:
             return None
+        label = entry(network).label
         return (
-            f"X's rate limit resets at {local(until, self.config.timezone, seconds=True)}; "
-            "nothing is sent to X before then, and what is due waits"
+            f"{label}'s rate limit resets at {local(until, self.config.timezone, seconds=True)}; "
+            f"nothing is sent to {label} before then, and what is due waits"
         )
 
-    def _fresh(self, post: Post, slot: datetime | None) -> _Work:
+    def _fresh(self, post: Post, slot: datetime | None) -> list[_Work]:
+        """A post's copies, one per network it goes to."""
         parts = [rendered.text for rendered in render_post(post, self.config)]
-        return _Work(post.id, parts, 0, post.url or None, slot, image=post.image)
+        return [
+            _Work(post.id, network, parts, 0, post.url or None, slot, image=post.image)
+            for network in self.networks
+        ]
 
     def _describe(self, work: _Work) -> None:
         if work.pending or work.start > 0:
@@ -366,212 +435,212 @@ class _Run:
             where = "its publish_at"
         for number in range(work.start, len(work.parts)):
             self.report.done.append(
-                f"would publish {work.post_id}{part_label(number, len(work.parts))} ({where}): "
-                f"{work.parts[number]}"
+                f"would publish {work.post_id}{part_label(number, len(work.parts))}"
+                f"{self._on(work.network)} ({where}): {work.parts[number]}"
             )
 
-    def _connected(self) -> Publisher:
-        if self.publisher is None:
-            try:
-                credentials = self.credentials() if callable(self.credentials) else self.credentials
-            except CredentialsMissing as error:  # names the ones missing
-                self.missing_credentials = error.missing
-                self.ledger.credentials_missing(str(error))
-                raise _StopRun from None
-            if credentials is None:
-                self.missing_credentials = list(X_CREDENTIALS)
-                self.ledger.credentials_missing(
-                    str(CredentialsMissing(self.missing_credentials, X_CREDENTIALS))
-                )
-                raise _StopRun
-            self.missing_credentials = []
-            self.ledger.credentials_missing(None)
-            if self.connect is not None:
-                self.publisher = self.connect(credentials)
-            else:
-                from bot.networks.x.client import Publisher  # noqa: PLC0415 - tweepy only when sending
-
-                self.publisher = Publisher(credentials)
-            self.publisher.budget = self.budget  # one budget for the whole run
-        return self.publisher
+    def _connected(self, network: str) -> Network:
+        """The network's client for this run; _StopNetwork if nothing can go to it now."""
+        client = self.clients.get(network)
+        if client is not None:
+            return client
+        held = self._rate_limit_hold(network)
+        if held:
+            # A 429 whose reset lay beyond an earlier run's budget: nothing goes out before it.
+            self.report.done.append(held)
+            raise _StopNetwork(held)
+        account = self.accounts.get(network)
+        every = entry(network).credentials
+        try:
+            if account is None:
+                raise CredentialsMissing(list(every), every)
+            client = account.connect(self.budget)  # one budget for the whole run
+        except CredentialsMissing as error:  # names the ones missing
+            self.missing_credentials[network] = error.missing
+            self.ledger.credentials_missing(network, str(error))
+            raise _StopNetwork(str(error)) from None
+        self.missing_credentials[network] = []
+        self.ledger.credentials_missing(network, None)
+        self.clients[network] = client
+        return client
 
     def _send(self, work: _Work) -> bool:
-        """Send the parts from ``work.start``; False if the post failed for good."""
-        from bot.networks.x.client import (  # noqa: PLC0415 - loaded with the publisher
-            DuplicateContent,
-            MediaUnknown,
-            PublishError,
-        )
+        """Send the copy's parts from ``work.start``; False if it failed for good."""
+        from bot.networks import MediaExpired, Outgoing, PublishError, Reply  # noqa: PLC0415
 
-        publisher = self._connected()
-        ledger, now, report = self.ledger, self.now, self.report
-        reply_to = work.reply_to
+        client = self._connected(work.network)
+        ledger, now, report, copy = self.ledger, self.now, self.report, work.copy
+        label = entry(work.network).label
+        root, parent = work.root, work.parent
         for number in range(work.start, len(work.parts)):
-            publisher.journal = _Journal(ledger, now, work.post_id, max(number - 1, 0))
-            if number > 0 and reply_to is None:
-                # The part before went out, but X's answer with its id was lost: ask X for it.
-                # Without it this part would be a post of its own, not a reply.
-                # The first part carried an image if the ledger kept its media id (also for a
-                # post whose file is gone since, whose image is sent from that id).
-                sent_with_image = number == 1 and ledger.media_id(work.post_id, 0) is not None
-                reply_to = publisher.find_published(
-                    work.parts[number - 1], with_media=sent_with_image
+            client.journal = _Journal(ledger, now, copy, max(number - 1, 0))
+            if number > 0 and (parent is None or parent.id is None):
+                # The part before went out, but the answer with its id was lost: ask the
+                # network for it. Without it this part would be a post of its own, not a
+                # reply. The first part carried an image if the ledger kept its media id
+                # (also for a post whose file is gone since, whose image is sent from that id).
+                media_id = ledger.media_id(copy, 0) if number == 1 else None
+                before = Outgoing(
+                    work.parts[number - 1],
+                    media=(media_id,) if media_id else (),
+                    token=ledger.token(copy, number - 1),
                 )
-                if reply_to is None:
+                parent = client.locate(before)
+                if parent is None:
                     report.done.append(
-                        f"{work.post_id}{part_label(number - 1, len(work.parts))} went out but X "
-                        "does not say its id; "
+                        f"{work.post_id}{part_label(number - 1, len(work.parts))} went out but "
+                        f"{label} does not say its id; "
                         "the rest of the thread waits for the next run"
                     )
                     return True
-                ledger.published(work.post_id, number - 1, reply_to, now)
+                self._published(copy, number - 1, parent)
+                if number == 1:
+                    root = parent
+            token = ledger.token(copy, number) or client.token(now)
             ledger.begin(
-                work.post_id,
+                copy,
                 number,
                 work.parts[number],
                 now,
                 url=work.url if number == 0 else None,
                 slot=work.slot if number == 0 else None,
+                token=token,
             )
-            publisher.journal = _Journal(ledger, now, work.post_id, number)
+            client.journal = _Journal(ledger, now, copy, number)
             unknown = number in work.pending
-            for upload in (1, 2):  # X may have forgotten an uploaded image: upload it again
-                media_ids: list[str] = []
+            reply = Reply(root or parent, parent) if number > 0 and parent else None
+            for upload in (1, 2):  # the network may have forgotten an uploaded image
+                media: tuple[str, ...] = ()
                 if number == 0:
-                    image = self._image(work, publisher)
+                    image = self._image(work, client)
                     if image is None:
                         return False
-                    media_ids = image
+                    media = image
                 try:
-                    tweet_id = publisher.post(
-                        work.parts[number], reply_to=reply_to, media_ids=media_ids or None
+                    remote = client.publish(
+                        Outgoing(work.parts[number], media, token, uncertain=unknown), reply
                     )
-                except MediaUnknown as error:
+                except MediaExpired as error:
                     unknown = unknown or error.uncertain
-                    if upload == 1 and media_ids and work.image is not None:
-                        ledger.forget_media(work.post_id, 0)
+                    if upload == 1 and media and work.image is not None:
+                        ledger.uploaded(copy, 0, None, now)
                         continue
                     return self._not_published(work, number, error, str(error), unknown=unknown)
-                except DuplicateContent as error:
-                    if not (unknown or error.uncertain):
-                        message = f"{error}; change the text"
-                        return self._not_published(work, number, error, message, unknown=False)
-                    # The earlier request, whose answer never came, had published it.
-                    tweet_id = publisher.find_published(
-                        work.parts[number], with_media=bool(media_ids)
-                    )
                 except PublishError as error:
                     unknown = unknown or error.uncertain
                     return self._not_published(work, number, error, str(error), unknown=unknown)
-                if tweet_id is None:  # sent earlier in this run, its answer lost: look it up
-                    tweet_id = publisher.find_published(
-                        work.parts[number], with_media=bool(media_ids)
-                    )
                 break
-            ledger.published(work.post_id, number, tweet_id, now)
+            self._published(copy, number, remote)
             part = part_label(number, len(work.parts))
-            link = f": https://x.com/i/web/status/{tweet_id}" if tweet_id else " (sent earlier)"
-            report.done.append(f"published {work.post_id}{part}{link}")
-            reply_to = tweet_id
+            link = f": {remote.url or remote.id}" if remote.id else " (sent earlier)"
+            report.done.append(f"published {work.post_id}{part}{self._on(work.network)}{link}")
+            parent = remote
+            if number == 0:
+                root = remote
         return True
 
-    def _image(self, work: _Work, publisher: Publisher) -> list[str] | None:
-        """The media ids to send with the first part: its image, uploaded now or on an
-        earlier try, its alt text set; [] for a post without one; None when it did not work
-        out. A post never goes out without its image: the log says why it waits. An image
-        X no longer knows (its ids expire) is uploaded again, once, in the same run."""
-        from bot.networks.x.client import MediaUnknown, PostRefused, PublishError, Transient  # noqa: PLC0415
-        from bot.posts import image_type  # noqa: PLC0415
+    def _published(self, copy: Copy, part: int, remote: Remote) -> None:
+        self.ledger.published(
+            copy, part, self.now, remote_id=remote.id, remote_url=remote.url, remote_ref=remote.ref
+        )
 
-        media_id = self.ledger.media_id(work.post_id, 0)
+    def _image(self, work: _Work, client: Network) -> tuple[str, ...] | None:
+        """The uploaded images to send with the first part: its image, uploaded now or on an
+        earlier try, its alt text set; () for a post without one; None when it did not work
+        out. A post never goes out without its image: the log says why it waits."""
+        from bot.networks import Attachment, MediaExpired, PostRefused, PublishError, Retryable  # noqa: PLC0415
+
+        copy = work.copy
+        media_id = self.ledger.media_id(copy, 0)
         if work.image is None:  # a post whose file is gone keeps the image it was sent with
-            return [media_id] if media_id else []
+            return (media_id,) if media_id else ()
         # A part left pending may have gone out already: whatever fails now, that stays known.
         unknown = 0 in work.pending
         name = work.image.path.name
-        for upload in (1, 2):
-            try:
-                if media_id is None:
-                    with work.image.path.open("rb") as handle:
-                        media_type = image_type(handle.read(16)) or "application/octet-stream"
-                    media_id = publisher.upload_image(work.image.path, media_type)
-                    self.ledger.uploaded(work.post_id, 0, media_id, self.now)  # reused on retries
-                publisher.describe_image(media_id, work.image.alt)
-            except OSError as error:
-                message = f"image {name} cannot be read ({error.strerror}); put it back in media/"
-                self._not_published(work, 0, error, message, unknown=unknown)
-                return None
-            except MediaUnknown as error:
-                if upload == 1:
-                    self.ledger.forget_media(work.post_id, 0)
-                    media_id = None
-                    continue
-                self._not_published(work, 0, error, f"image {name}: {error}", unknown=unknown)
-                return None
-            except PublishError as error:
-                if isinstance(error, Transient):
-                    message = f"image {name} could not be uploaded: {error}"
-                elif isinstance(error, PostRefused):
-                    message = f"image {name} was refused: {error}"
-                else:
-                    message = f"image {name}: {error}"
-                self._not_published(work, 0, error, message, unknown=unknown)
-                return None
-            break
-        return [media_id] if media_id else []
+
+        def keep(uploaded: str | None) -> None:
+            self.ledger.uploaded(copy, 0, uploaded, self.now)  # reused on retries
+
+        try:
+            with work.image.path.open("rb") as handle:
+                media_type = image_type(handle.read(16)) or "application/octet-stream"
+            attachment = Attachment(work.image.path, media_type, work.image.alt)
+            return (client.upload(attachment, media_id, keep),)
+        except OSError as error:
+            message = f"image {name} cannot be read ({error.strerror}); put it back in media/"
+            self._not_published(work, 0, error, message, unknown=unknown)
+        except PublishError as error:
+            if isinstance(error, MediaExpired):
+                message = f"image {name}: {error}"
+            elif isinstance(error, Retryable):
+                message = f"image {name} could not be uploaded: {error}"
+            elif isinstance(error, PostRefused):
+                message = f"image {name} was refused: {error}"
+            else:
+                message = f"image {name}: {error}"
+            self._not_published(work, 0, error, message, unknown=unknown)
+        return None
 
     def _not_published(
         self, work: _Work, part: int, error: Exception, message: str, *, unknown: bool
     ) -> bool:
-        """What a request that did not publish means, decided in one place. Returns False
-        (the post failed for good: the next one takes its turn) or raises _StopRun.
+        """What a request that did not publish means, decided in one place, for every
+        network. Returns False (the copy failed for good: the next post takes its turn) or
+        raises _StopNetwork.
 
-        - X refused the account or the app (401, 402, 403 permissions): every later post would
-          fail the same way, so the run stops; the post stays in line (``retrying``), and the
+        - The network refused the account or the app (AccountRefused: X's 401, 402, 403
+          permissions; a bad app password): every later post would fail the same way, so
+          nothing more goes to it in this run; the post stays in line (``retrying``), and the
           account's problem is kept until a request goes through.
-        - X or the network failed (Transient): the post waits for the next run (``retrying``);
+        - The network failed (Retryable): the copy waits for the next run (``retrying``);
           nobody needs to act yet (unless it lasts: an outage). A rate limit whose reset lies
-          beyond the run's retry budget: nothing more goes to X before the reset, in this run
-          or the next ones.
-        - X refused the post itself (400, other 403s, an unreadable image): ``failed`` until
-          someone runs `retry`.
+          beyond the run's retry budget: nothing more goes to it before the reset, in this
+          run or the next ones.
+        - The network refused the post itself (PostRefused, an unreadable image): ``failed``
+          until someone runs `retry`.
 
         ``unknown``: an earlier request may have published it; the ledger keeps that known.
         """
-        from bot.networks.x.client import AccountRefused, RateLimited, Transient  # noqa: PLC0415
+        from bot.networks import AccountRefused, Retryable  # noqa: PLC0415
 
-        stop = isinstance(error, AccountRefused | Transient)
-        post_id = work.post_id
-        if isinstance(error, RateLimited) and error.reset is not None:
-            message += (
-                f"; the limit resets at {local(error.reset, self.config.timezone, seconds=True)}"
-            )
-        self.ledger.failed(post_id, part, message, self.now, for_good=not stop, uncertain=unknown)
-        if isinstance(error, RateLimited) and error.reset is not None and error.reset > self.now:
-            self.ledger.hold_network(error.reset)
-        if isinstance(error, Transient):
-            self.report.done.append(f"{post_id}: {message}; it will be tried on the next run")
+        stop = isinstance(error, AccountRefused | Retryable)
+        post_id, network = work.post_id, work.network
+        reset = error.reset if isinstance(error, Retryable) else None
+        if reset is not None:
+            message += f"; the limit resets at {local(reset, self.config.timezone, seconds=True)}"
+        self.ledger.failed(work.copy, part, message, self.now, for_good=not stop, uncertain=unknown)
+        if reset is not None and reset > self.now:
+            self.ledger.hold_network(network, reset)
+        on = self._on(network)
+        if isinstance(error, Retryable):
+            self.report.done.append(f"{post_id}{on}: {message}; it will be tried on the next run")
         elif isinstance(error, AccountRefused):
-            self.ledger.account_refused(str(error))
-            self.report.done.append(f"{post_id}: waits: {message}")
+            self.ledger.account_refused(network, str(error))
+            self.report.done.append(f"{post_id}{on}: waits: {message}")
         else:
-            self.report.done.append(f"{post_id}: not published: {message}")
+            self.report.done.append(f"{post_id}{on}: not published: {message}")
         if stop:
-            raise _StopRun
+            raise _StopNetwork(message)
         return False
 
 
 def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -> list[_Work]:
-    """What the next run resolves before anything else: a part left ``pending`` by a killed
-    run, a part whose last request may have gone out (``uncertain``), a thread stopped
-    part-way. Such a part is sent again with the text recorded: X recognises a resend of the
-    same text as a duplicate, and only for a while, so these cannot wait for a slot.
+    """What the next run resolves before anything else, copy by copy: a part left
+    ``pending`` by a killed run, a part whose last request may have gone out
+    (``uncertain``), a thread stopped part-way, and a copy that waited while its post went
+    out on another network. Such a part is resolved by its network's own means (X's
+    duplicate 403 holds only for a while), so these cannot wait for a slot.
     """
-    by_post: dict[str, dict[int, Record]] = {}
+    by_copy: dict[Copy, dict[int, Record]] = {}
     for record in records:
-        by_post.setdefault(record.post_id, {})[record.part] = record
+        by_copy.setdefault(Copy(record.post_id, record.network), {})[record.part] = record
+    turn_taken = {
+        copy.post_id
+        for copy, parts in by_copy.items()
+        if parts.get(0) is not None and parts[0].status in (PUBLISHED, FAILED)
+    }
     work = []
-    for post_id, parts in sorted(by_post.items()):
+    for copy, parts in sorted(by_copy.items()):
         first = parts.get(0)
         if first is None or any(record.status == FAILED for record in parts.values()):
             continue  # needs `retry`
@@ -580,12 +649,14 @@ def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -
             for number, record in parts.items()
             if record.status == PENDING or (record.status == RETRYING and record.uncertain)
         )
-        if first.status != PUBLISHED and 0 not in unknown:
+        if first.status != PUBLISHED and 0 not in unknown and copy.post_id not in turn_taken:
             continue  # not started, or waiting for its turn: the schedule decides
         texts = [record.text for _, record in sorted(parts.items())]
-        post = posts.get(post_id)
+        post = posts.get(copy.post_id)
         if post is not None:
             rendered = [part.text for part in render_post(post, config)]
+            if first.status != PUBLISHED and 0 not in unknown:
+                texts = rendered  # never sent: the post as it reads now
             texts += rendered[len(texts) :]
         start = next(
             (n for n, _ in enumerate(texts) if n not in parts or parts[n].status != PUBLISHED),
@@ -593,7 +664,19 @@ def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -
         )
         if start is None:
             continue
-        reply_to = parts[start - 1].tweet_id if start > 0 else None
+        root = _remote(parts[0]) if start > 0 else None
+        parent = _remote(parts[start - 1]) if start > 0 else None
         image = post.image if post is not None else None
-        work.append(_Work(post_id, texts, start, first.url, first.slot, reply_to, unknown, image))
+        work.append(
+            _Work(
+                copy.post_id, copy.network, texts, start, first.url, first.slot,
+                root, parent, unknown, image,
+            )
+        )  # fmt: skip
     return work
+
+
+def _remote(record: Record) -> Remote:
+    from bot.networks import Remote  # noqa: PLC0415
+
+    return Remote(record.remote_id, record.remote_url, record.remote_ref)

@@ -87,11 +87,16 @@ class History:
         self.slots_served: set[datetime] = set()
         self.last_slot_post = _EARLIEST
         self._per_day: Counter[date] | None = None
+        first_out: dict[str, Record] = {}  # a post's first copy out: caps count posts, not copies
         for record in records:
             if record.status == FAILED:
                 self.done.add(record.post_id)
             if record.part != 0 or record.status != PUBLISHED:
                 continue
+            earlier = first_out.get(record.post_id)
+            if earlier is None or record.at < earlier.at:
+                first_out[record.post_id] = record
+        for record in first_out.values():
             self.done.add(record.post_id)
             if record.url:
                 self.links.add(record.url)

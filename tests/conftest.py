@@ -17,7 +17,9 @@ import yaml
 import bot.loading
 from bot.cli import main
 from bot.networks.x.client import Credentials, Publisher
+from bot.networks.x.network import XNetwork
 from bot.networks.x.sandbox import OAuthKeys, Sandbox
+from bot.runner import Account
 
 REPO = Path(__file__).resolve().parents[1]
 # X's conformance data, vendored (Apache-2.0, see tests/data/twitter-text/README.md).
@@ -218,6 +220,13 @@ def slow_x(emulator: Sandbox, sleeps: Sleeps, x_clock: Clock) -> Callable[[Crede
         )
 
     return make
+
+
+def on_x(
+    connect: Callable[[Credentials], Publisher], credentials: Credentials = CREDENTIALS
+) -> dict[str, Account]:
+    """A run's accounts: X alone, through ``connect`` (a fixture above) with ``credentials``."""
+    return {"x": Account(lambda budget: XNetwork(connect(credentials), budget))}
 
 
 def posts_on(emulator: Sandbox) -> list[dict[str, object]]:

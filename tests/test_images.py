@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.networks.x.client import Credentials, PostRefused, Publisher
+from bot.networks import PostRefused
+from bot.networks.x.client import Credentials, Publisher
 from bot.networks.x.sandbox import Sandbox
 from tests.conftest import CREDENTIALS, Deployment, Result, posts_on, serving
 from tests.test_publisher import script

@@ -297,9 +297,15 @@ def test_a_missing_folder_credential_ledger_or_state_is_named(
     with ledger:
         ledger.execute("CREATE TABLE filler (x)")
         ledger.executemany("INSERT INTO filler VALUES (?)", [("y" * 500,)] * 200)
+    # the pages every command reads: the parts table's, its indexes' and the settings'
+    page_size = ledger.execute("PRAGMA page_size").fetchone()[0]
+    roots = ledger.execute(
+        "SELECT rootpage FROM sqlite_master WHERE tbl_name IN ('parts', 'settings')"
+    ).fetchall()
     ledger.close()
     damaged = bytearray((state / "ledger.sqlite3").read_bytes())
-    damaged[8192 : 8192 * 3] = b"\xff" * 8192 * 2
+    for (root,) in roots:
+        damaged[(root - 1) * page_size : root * page_size] = b"\xff" * page_size
     (state / "ledger.sqlite3").write_bytes(bytes(damaged))
     for command in ("status", "plan", "log", "run", "resume"):
         broken = cli("--root", site.root, command)
@@ -475,7 +481,7 @@ def test_a_dry_run_says_a_rate_limit_would_hold_a_real_run(
         monkeypatch.setenv(name, value)
     site.post("a", post("Story"))
     ledger = Ledger.open(site.root / "state")
-    ledger.hold_network(datetime(2026, 12, 1, 14, 0, 5, tzinfo=UTC))
+    ledger.hold_network("x", datetime(2026, 12, 1, 14, 0, 5, tzinfo=UTC))
     ledger.close()
     result = cli("--root", site.root, "run", "--dry-run", "--now", "2026-12-01 08:35")
     assert result.out.splitlines() == [

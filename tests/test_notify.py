@@ -21,7 +21,7 @@ from bot.networks.x.sandbox import Sandbox
 from bot.notify import notification_urls, redact_url, send
 from bot.runner import RunReport, run
 from bot.start import main as start_main
-from tests.conftest import CREDENTIALS, KEYS, Deployment, Result, serving
+from tests.conftest import KEYS, Deployment, Result, on_x, serving
 from tests.test_publisher import script
 from tests.test_run import AT_SLOT, CONFIG, post
 
@@ -82,9 +82,7 @@ def site(deployment: Deployment, receiver: Receiver) -> Deployment:
 
 def tick(site: Deployment, connect: Connect, receiver: Receiver, now: datetime) -> RunReport:
     urls = [f"json://{receiver.url}/hook/{TOKEN}"]
-    return run(
-        load_config(site.root), now, credentials=CREDENTIALS, connect=connect, notify_urls=urls
-    )
+    return run(load_config(site.root), now, accounts=on_x(connect), notify_urls=urls)
 
 
 def test_a_problem_is_told_once_when_it_opens_and_once_when_it_clears(

@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from requests.adapters import HTTPAdapter
 
+from bot.networks import AccountRefused, PostRefused
 from bot.networks.x.client import (
-    AccountRefused,
     Credentials,
     DuplicateContent,
-    PostRefused,
     Publisher,
     RateLimited,
     Transient,

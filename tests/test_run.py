@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import Config, load_config
-from bot.ledger import Ledger, Record
+from bot.ledger import Copy, Ledger, Record
 from bot.networks.x.client import Credentials, Publisher
 from bot.networks.x.sandbox import Sandbox
 from bot.runner import RunReport, run
@@ -17,6 +17,7 @@ from tests.conftest import (
     CREDENTIALS,
     Deployment,
     Result,
+    on_x,
     posts_on,
     titles_on,
     tweet_requests,
@@ -49,7 +50,7 @@ def tick(
     site: Deployment, connect: Connect, now: datetime = AT_SLOT, **options: object
 ) -> RunReport:
     config = load_config(site.root)
-    return run(config, now, credentials=CREDENTIALS, connect=connect, **options)  # type: ignore[arg-type]
+    return run(config, now, accounts=on_x(connect), **options)  # type: ignore[arg-type]
 
 
 def ledger_rows(site: Deployment, endpoint: str | None = None) -> list[tuple[str, int, str, int]]:
@@ -222,7 +223,7 @@ def test_a_pending_attempt_that_reached_x_is_resolved_without_a_second_post(
     connect(CREDENTIALS).post(text)  # X published it, but the run died before hearing so
     config = load_config(site.root)
     ledger = Ledger.open(config.paths.state)
-    ledger.begin("a", 0, text, SLOT, url="https://example.org/Story", slot=SLOT)
+    ledger.begin(Copy("a", "x"), 0, text, SLOT, url="https://example.org/Story", slot=SLOT)
     ledger.close()
     report = tick(site, connect, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))  # a later slot
     assert len(posts_on(emulator)) == 1
@@ -236,7 +237,7 @@ def test_a_pending_attempt_that_never_reached_x_is_sent(
     site.post("a", post("Story"))
     config = load_config(site.root)
     ledger = Ledger.open(config.paths.state)
-    ledger.begin("a", 0, "Story https://example.org/Story", SLOT, slot=SLOT)
+    ledger.begin(Copy("a", "x"), 0, "Story https://example.org/Story", SLOT, slot=SLOT)
     ledger.close()
     tick(site, connect, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # not a slot: still resolved
     assert len(posts_on(emulator)) == 1

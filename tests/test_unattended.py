@@ -16,19 +16,19 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.ledger import Ledger
+from bot.ledger import Copy, Ledger
 from bot.networks.x.client import Credentials, Publisher
 from bot.networks.x.sandbox import Sandbox
 from bot.retries import RetryBudget
 from bot.runner import run
 from tests.conftest import (
-    CREDENTIALS,
     KEYS,
     Clock,
     Deployment,
     Result,
     Sleeps,
     environment,
+    on_x,
     posts_on,
     serving,
     titles_on,
@@ -116,14 +116,14 @@ def test_one_budget_for_the_whole_run_not_per_post(
     script(emulator, "ok", *["503"] * 30)  # the thread's first part goes, then X fails
     config = load_config(site.root)
 
-    report = run(config, AT_SLOT, credentials=CREDENTIALS, connect=connect)
+    report = run(config, AT_SLOT, accounts=on_x(connect))
     assert sum(sleeps) <= 60.0  # in all, across every request and post of the run
     assert not report.needs_a_person
     assert titles_on(emulator) == ["Thread"]
     # The next run resumes the thread at its first unpublished part, then the slot post.
     with emulator.state.lock:
         emulator.state.script.clear()
-    run(config, AT_SLOT + timedelta(minutes=5), credentials=CREDENTIALS, connect=connect)
+    run(config, AT_SLOT + timedelta(minutes=5), accounts=on_x(connect))
     assert titles_on(emulator) == ["Thread", "two", "three", "Story"]
     texts = [p["text"] for p in posts_on(emulator)]
     assert len(texts) == len(set(texts))
@@ -138,7 +138,7 @@ def test_an_image_post_s_three_requests_share_the_run_s_one_budget(
     site.post("a", post("Story") + "image: {path: media/court.png, alt: The court}\n")
     script(emulator, "upload:429:55", "metadata:429:55", "429:55")
     config = load_config(site.root)
-    run(config, AT_SLOT, credentials=CREDENTIALS, connect=connect)
+    run(config, AT_SLOT, accounts=on_x(connect))
     assert sleeps == [56.0]  # the upload's wait, to the reset plus a second
     assert sum(sleeps) <= 60.0
     assert posts_on(emulator) == []  # the rest waits for a later run
@@ -151,7 +151,7 @@ def test_a_small_budget_spent_leaves_the_rest_retrying(
     site.post("a", post("Story"))
     script(emulator, *["503"] * 10)
     config = load_config(site.root)
-    report = run(config, AT_SLOT, credentials=CREDENTIALS, connect=connect, budget=RetryBudget(0))
+    report = run(config, AT_SLOT, accounts=on_x(connect), budget=RetryBudget(0))
     assert tweet_requests(emulator) == 1  # no budget: no second try in this run
     assert report.done == [
         "a: X is having trouble (503: Service Unavailable); it will be tried on the next run"
@@ -222,8 +222,7 @@ def test_x_down_for_outage_minutes_is_a_problem_once(
         run(
             config,
             at(9, 5) + timedelta(minutes=minutes),
-            credentials=CREDENTIALS,
-            connect=connect,
+            accounts=on_x(connect),
             budget=RetryBudget(0),
         )
         for minutes in range(0, 85, 5)
@@ -238,7 +237,7 @@ def test_x_down_for_outage_minutes_is_a_problem_once(
     )
     with emulator.state.lock:
         emulator.state.script.clear()
-    back = run(config, at(10, 29), credentials=CREDENTIALS, connect=connect)
+    back = run(config, at(10, 29), accounts=on_x(connect))
     assert back.cleared[0].startswith("x: has been failing")
     assert not back.needs_a_person
 
@@ -253,11 +252,11 @@ def test_a_lost_answer_is_resolved_with_the_real_tweet_id(
     config = load_config(site.root)
 
     script(emulator, "hang", *["503"] * 10)  # published, no answer; then X fails
-    run(config, AT_SLOT, credentials=CREDENTIALS, connect=slow_x, budget=RetryBudget(0))
+    run(config, AT_SLOT, accounts=on_x(slow_x), budget=RetryBudget(0))
     assert ledger_rows(site)[0][:3] == ("a", 0, "retrying")
     with emulator.state.lock:
         emulator.state.script.clear()
-    run(config, at(9, 10), credentials=CREDENTIALS, connect=slow_x)
+    run(config, at(9, 10), accounts=on_x(slow_x))
     (sent,) = posts_on(emulator)
     (entry,) = [
         json.loads(line) for line in cli("--root", site.root, "log", "--json").out.splitlines()
@@ -306,7 +305,7 @@ def test_a_rehearsal_never_changes_what_the_real_deployment_publishes(
     # A future-dated rehearsal, inside the deployment, as README's rehearsal is run.
     with serving(sandbox):
         rehearsal = run(
-            config, at(9, 5, day=6), credentials=CREDENTIALS, connect=to_sandbox,
+            config, at(9, 5, day=6), accounts=on_x(to_sandbox),
             endpoint=sandbox.base_url,
         )  # fmt: skip
         assert titles_on(sandbox) == ["Story"]
@@ -359,10 +358,14 @@ def ledger_written_by(site: Deployment, version: str) -> Ledger:
 
 
 def rows_of(ledger: Ledger) -> dict[tuple[str, int], tuple[str, int, str | None, bool]]:
-    return {
-        (r.post_id, r.part): (r.status, r.attempts, r.tweet_id, r.uncertain)
-        for r in ledger.records()
-    }
+    """What an X-only ledger holds, which migration 8 makes X's copies."""
+    records = ledger.records()
+    assert {r.network for r in records} == {"x"}
+    for r in records:  # the public link X's ids had, now stored with them
+        assert r.remote_url == (
+            f"https://x.com/i/web/status/{r.remote_id}" if r.remote_id else None
+        )
+    return {(r.post_id, r.part): (r.status, r.attempts, r.remote_id, r.uncertain) for r in records}
 
 
 def test_a_ledger_from_0_1_0_migrates_in_place_and_loses_nothing(
@@ -383,8 +386,9 @@ def test_a_ledger_from_0_1_0_migrates_in_place_and_loses_nothing(
         ("2019/10/war-agenda", 0): ("failed", 1, None, False),
         ("2019/10/albania-court-photo", 0): ("pending", 1, None, False),
     }
-    assert len(names) == 7
+    assert len(names) == 8
     assert names[4] == "attempts: every request and its outcome"
+    assert names[7].startswith("parts per network")
     assert paused == (datetime(2026, 12, 1, 9, 5, tzinfo=UTC), "testing the migration")
     log = cli("--root", site.root, "log").out
     assert (
@@ -406,7 +410,7 @@ def test_a_ledger_from_0_2_0_opens_with_everything_it_records(
     ledger = ledger_written_by(site, "0.2.0")
     try:
         rows = rows_of(ledger)
-        media = ledger.media_id("2019/10/albania-court-photo", 0)
+        media = ledger.media_id(Copy("2019/10/albania-court-photo", "x"), 0)
         requests = len(ledger.attempts())
         paused = ledger.paused()
     finally:
@@ -490,7 +494,7 @@ def test_a_timeout_then_a_refusal_keeps_the_post_s_outcome_unknown(
     config = load_config(site.root)
 
     script(emulator, "hang", "403-permissions")  # published, no answer; then the app refused
-    run(config, AT_SLOT, credentials=CREDENTIALS, connect=slow_x)
+    run(config, AT_SLOT, accounts=on_x(slow_x))
     config_ledger = Ledger.open(config.paths.state)
     try:
         (record,) = config_ledger.records()
@@ -498,7 +502,7 @@ def test_a_timeout_then_a_refusal_keeps_the_post_s_outcome_unknown(
         config_ledger.close()
     assert (record.status, record.uncertain) == ("retrying", True)
     # The next run's resend meets X's duplicate answer: published once, never twice.
-    run(config, at(9, 10), credentials=CREDENTIALS, connect=slow_x)
+    run(config, at(9, 10), accounts=on_x(slow_x))
     assert len(posts_on(emulator)) == 1
     assert ledger_rows(site)[0][:3] == ("a", 0, "published")
 

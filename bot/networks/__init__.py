@@ -1,2 +1,206 @@
-"""The networks the bot publishes to, one folder each (issue 11): everything a network's rules,
-library and credentials are lives in its folder, behind one small interface the core calls."""
+"""The networks the bot publishes to, one folder each (issue 11), behind this one interface.
+
+The core (queue, schedule, formatting, ledger, runner, read models, CLI) calls only what is
+here and never looks behind it: everything a network's rules, library and credentials are
+lives in its folder. A network's folder is imported only when something goes to it (or a
+command asks how it counts): the registry below names modules, it does not import them.
+
+What a network does (Postiz's provider interface was the model; ours is smaller):
+
+- ``measure`` and ``limit``: how it counts a text, so the formatter shortens to *its* limit;
+- ``token``: what makes a resend recognisable, chosen before the first request and stored
+  (X: none, the text itself is it; Bluesky: the record key);
+- ``upload``: an image with its alt text; ``publish``: one part, optionally a reply, with the
+  uploaded images; a part whose earlier request may have gone out (``uncertain``) is resolved
+  by the network's own means inside ``publish`` (X: its duplicate 403; Bluesky: the stored
+  record key), never by posting it again;
+- ``locate``: a part that went out while its answer was lost, found again (a reply needs it);
+- its errors leave its folder only as the few below, and the runner decides what each means.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from bot.errors import BotError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
+    from bot.retries import RetryBudget
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A network as the registry knows it without importing it."""
+
+    name: str  # as config and log name it
+    label: str  # as sentences name it
+    module: str  # its folder's module with ``connect`` and ``measure``
+    credentials: tuple[str, ...]  # the variables it needs, all of them
+    options: tuple[str, ...] = ()  # variables it reads if set (endpoints)
+    endpoint: str | None = None  # the option that points it elsewhere (a rehearsal)
+    ids_are_tweets: bool = False  # log --json repeats its ids as tweet_id, tweet_url (SPEC)
+
+
+# One line per network: adding a network is its folder and its line here.
+REGISTRY: dict[str, Entry] = {
+    entry.name: entry
+    for entry in (
+        Entry(
+            "x",
+            "X",
+            "bot.networks.x",
+            ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"),
+            ("X_API_BASE_URL",),
+            endpoint="X_API_BASE_URL",
+            ids_are_tweets=True,
+        ),
+    )
+}
+DEFAULT_NETWORKS = ("x",)  # SPEC: networks: default {x: {}}
+
+
+def entry(name: str) -> Entry:
+    return REGISTRY[name]
+
+
+def all_variables() -> tuple[str, ...]:
+    """Every credential and option variable of every network, in registry order."""
+    return tuple(name for e in REGISTRY.values() for name in (*e.credentials, *e.options))
+
+
+def secret_variables() -> tuple[str, ...]:
+    return tuple(name for e in REGISTRY.values() for name in e.credentials)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An image to send: its file, its type as judged by its bytes, its alt text."""
+
+    path: Path
+    media_type: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Remote:
+    """What a network gave back for a published part. ``id`` None: it went out, but the
+    network's answer (and so its id) was lost."""
+
+    id: str | None
+    url: str | None = None
+    ref: str | None = None  # what a reply needs beyond the id (Bluesky: the record's cid)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Where a thread's part goes: under ``parent``, in the thread begun by ``root``."""
+
+    root: Remote
+    parent: Remote
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One part as it is to be sent."""
+
+    text: str
+    media: tuple[str, ...] = ()  # the uploaded images' handles (``upload``)
+    token: str | None = None  # chosen before the first request (``token``), stored
+    uncertain: bool = False  # an earlier request may have published it
+
+
+class Journal(Protocol):
+    """Where each request is written down: before it is made, and with its outcome."""
+
+    def started(self, kind: str) -> None: ...
+    def ended(self, outcome: str, http_status: int | None, error: str | None) -> None: ...
+
+
+class Network(Protocol):
+    name: str
+    journal: Journal | None
+
+    def token(self, now: datetime) -> str | None: ...
+    def upload(
+        self, image: Attachment, stored: str | None, keep: Callable[[str | None], None]
+    ) -> str: ...
+    def publish(self, part: Outgoing, reply: Reply | None) -> Remote: ...
+    def locate(self, part: Outgoing) -> Remote | None: ...
+
+
+Connect = Callable[["RetryBudget"], Network]
+"""Makes a network's client for a run (its one retry budget); raises CredentialsMissing."""
+
+
+def connector(name: str, variables: Mapping[str, str]) -> Connect:
+    """How the run reaches network ``name`` with these variables (environment and .env),
+    imported only when called."""
+
+    def connect(budget: RetryBudget) -> Network:
+        module = importlib.import_module(REGISTRY[name].module)
+        network: Network = module.connect(variables, budget)
+        return network
+
+    return connect
+
+
+def measure(name: str) -> Callable[[str], int]:
+    """How network ``name`` counts a text."""
+    module = importlib.import_module(REGISTRY[name].module)
+    counted: Callable[[str], int] = module.measure
+    return counted
+
+
+# --- the few outcomes a network's errors become ------------------------------------------
+
+
+class PublishError(BotError):
+    """The network did not publish the part. ``str()`` says what to do; it never holds a
+    credential."""
+
+    http_status: int | None = None
+    outcome = "refused"  # as the attempts table records it
+    # An earlier request of the same call may have published the post (a timeout, a 5xx):
+    # whatever the last answer was, that stays known (exactly once).
+    uncertain = False
+    subject = ""  # what it is about, when not the post itself ("image photo.jpg")
+
+
+class Retryable(PublishError):
+    """Worth trying again: the network, a timeout, a 5xx, a rate limit (``reset``: when it
+    takes requests again, if it said so).
+
+    ``uncertain``: a request may have reached the network and published the post although
+    no answer came back (a read timeout, a dropped connection, a 5xx).
+    """
+
+    def __init__(
+        self, message: str, *, uncertain: bool = False, reset: datetime | None = None
+    ) -> None:
+        super().__init__(message)
+        self.uncertain = uncertain
+        self.reset = reset
+
+    @property
+    def outcome(self) -> str:  # type: ignore[override]
+        return "unknown" if self.uncertain else "retryable"
+
+
+class AccountRefused(PublishError):
+    """The network refused the account or the app (bad credentials, no credits, no
+    permission): every later post would fail the same way, so nothing more goes to it in
+    this run, and the post stays in line."""
+
+
+class PostRefused(PublishError):
+    """The network refused this post: it is ``failed`` until `retry`."""
+
+
+class MediaExpired(PostRefused):
+    """The network no longer knows an uploaded image (ids expire): upload it again."""

@@ -27,29 +27,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 import tenacity
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from bot.errors import BotError
+from bot.networks import (
+    AccountRefused,
+    MediaExpired,
+    PostRefused,
+    PublishError,
+    Retryable,
+)
 from bot.networks.x.text import extract_urls_with_indices
 from bot.retries import RetryBudget, backoff, retrying
+
+if TYPE_CHECKING:
+    from bot.networks import Journal
 
 log = logging.getLogger(__name__)
 
 X_API = "https://api.twitter.com"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 _T = TypeVar("_T")
-
-
-class Journal(Protocol):
-    """Where each request is written down: before it is made, and with its outcome."""
-
-    def started(self, kind: str) -> None: ...
-    def ended(self, outcome: str, http_status: int | None, error: str | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -68,55 +70,22 @@ class Credentials:
         return (self.api_key, self.api_secret, self.access_token, self.access_token_secret)
 
 
-class PublishError(BotError):
-    """X did not publish the post. ``str()`` says what to do; it never holds a credential."""
-
-    http_status: int | None = None
-    outcome = "refused"  # as the attempts table records it
-    # An earlier request of the same call may have published the post (a timeout, a 5xx):
-    # whatever the last answer was, that stays known (exactly once).
-    uncertain = False
+# X's answers, as the network interface's few outcomes (bot.networks).
+Transient = Retryable
 
 
-class Transient(PublishError):
-    """Worth trying again: the network, a timeout, X's 5xx, a rate limit.
-
-    ``uncertain``: a request may have reached X and published the post although no answer
-    came back (a read timeout, a dropped connection, a 5xx); resending the same text and
-    meeting X's duplicate 403 then means it went out.
-    """
-
-    def __init__(self, message: str, *, uncertain: bool = False) -> None:
-        super().__init__(message)
-        self.uncertain = uncertain
-
-    @property
-    def outcome(self) -> str:  # type: ignore[override]
-        return "unknown" if self.uncertain else "retryable"
-
-
-class RateLimited(Transient):
+class RateLimited(Retryable):
     """429: X did not take the request; ``reset``: when it will again."""
 
     def __init__(self, message: str, reset: datetime | None) -> None:
-        super().__init__(message)
-        self.reset = reset
-
-
-class AccountRefused(PublishError):
-    """X refused the account or the app (401, 402, 403 permissions): every later post would
-    fail the same way, so the run stops and the post stays in line."""
-
-
-class PostRefused(PublishError):
-    """X refused this post (400, or a 403 about the post): it is ``failed`` until `retry`."""
+        super().__init__(message, reset=reset)
 
 
 class DuplicateContent(PostRefused):
     """403: the account recently posted this exact text."""
 
 
-class MediaUnknown(PostRefused):
+class MediaUnknown(MediaExpired):
     """400: X no longer knows an uploaded image's id (media ids expire): upload it again."""
 
 

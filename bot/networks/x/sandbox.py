@@ -33,7 +33,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -213,6 +213,15 @@ class OAuthKeys:
     api_secret: str
     access_token: str
     access_token_secret: str
+
+    @classmethod
+    def from_variables(cls, variables: Mapping[str, str]) -> OAuthKeys | None:
+        """The keys from X_API_KEY… (the environment or .env), or None unless all four are set:
+        the sandbox then takes any signature."""
+        names = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+        if not all(variables.get(name) for name in names):
+            return None
+        return cls(*(variables[name] for name in names))
 
 
 def _encode(value: str) -> str:
