@@ -431,7 +431,7 @@ def _print_problems_of(post_id: str, queue: Queue, config: Config) -> bool:
 
 def _describe(post: Post, config: Config) -> str:
     from bot.formatting import DoesNotFit  # noqa: PLC0415
-    from bot.networks.x.text import MAX_WEIGHTED_LENGTH  # noqa: PLC0415
+    from bot.networks import counting_of  # noqa: PLC0415
     from bot.posts import render_post  # noqa: PLC0415
 
     facts = ["approved" if post.approved else "draft (approved: false)"]
@@ -444,17 +444,22 @@ def _describe(post: Post, config: Config) -> str:
     if post.priority:
         facts.append(f"priority {post.priority}")
     lines = [f"{post.id} · {' · '.join(facts)}"]
-    try:
-        parts = render_post(post, config)
-    except DoesNotFit as error:  # load_queue checked it; kept for a post changed since
-        return f"{lines[0]}\n  does not fit: {error}"
-    for number, part in enumerate(parts, start=1):
-        label = f"part {number}/{len(parts)} · " if len(parts) > 1 else ""
-        note = f" · shortened: {', '.join(part.shortened)}" if part.shortened else ""
-        lines.append(f"  {label}{part.length}/{MAX_WEIGHTED_LENGTH}{note}")
-        lines.append(textwrap.indent(part.text, "  │ ", predicate=lambda _: True))
-        if number == 1 and post.image is not None:
-            lines.append(f"  │ [image {config.shown(post.image.path)} · alt: {post.image.alt}]")
+    several = len(config.networks) > 1
+    for network in config.networks:
+        on = f"{entry(network).label} · " if several else ""
+        try:
+            parts = render_post(post, config, network)
+        except DoesNotFit as error:  # load_queue checked it; kept for a post changed since
+            lines.append(f"  {on}does not fit: {error}")
+            continue
+        limit = counting_of(network).limit
+        for number, part in enumerate(parts, start=1):
+            label = f"part {number}/{len(parts)} · " if len(parts) > 1 else ""
+            note = f" · shortened: {', '.join(part.shortened)}" if part.shortened else ""
+            lines.append(f"  {on}{label}{part.length}/{limit}{note}")
+            lines.append(textwrap.indent(part.text, "  │ ", predicate=lambda _: True))
+            if number == 1 and post.image is not None:
+                lines.append(f"  │ [image {config.shown(post.image.path)} · alt: {post.image.alt}]")
     return "\n".join(lines)
 
 

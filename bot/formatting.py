@@ -2,7 +2,8 @@
 
 The template's fields are filled in; an empty field is dropped together with the separator
 before it, so "{title} — {source}: {summary}" without a source reads "Title: summary". When the
-result is longer than X allows (bot.networks.x.text's ``weighted_length``), it is shortened in
+result is longer than the network allows, as it counts (bot.networks' ``Counting``: X's weighted
+length, Bluesky's graphemes), it is shortened in
 the order SPEC gives: the summary first (at a word boundary, ending in "…"), then the title
 (down to its first word), then hashtags are dropped from the last; only as a last resort is the
 title cut inside a word. The URL is never cut, and no grapheme (an emoji, a letter with its
@@ -20,12 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.config import Format
-from bot.networks.x.text import (
-    MAX_WEIGHTED_LENGTH,
-    prefix_lengths,
-    weighted_length,
-    weighted_length_at_most,
-)
+from bot.networks import DEFAULT_NETWORKS, Counting, counting_of
 
 ELLIPSIS = "…"
 # Dropped from the end of a shortened field before the ellipsis: "war, …" reads badly.
@@ -50,7 +46,7 @@ class Rendered:
 
 
 class DoesNotFit(ValueError):
-    """Even shortened as far as the rules allow, the post is longer than X accepts."""
+    """Even shortened as far as the rules allow, the post is longer than its network accepts."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(reason)
@@ -106,21 +102,27 @@ def hashtags_for(own: tuple[str, ...], shared: tuple[str, ...]) -> tuple[str, ..
     return tuple(tags)
 
 
-def check_fits(fields: Fields, fmt: Format, limit: int = MAX_WEIGHTED_LENGTH) -> None:
+def _default() -> Counting:
+    return counting_of(DEFAULT_NETWORKS[0])
+
+
+def check_fits(fields: Fields, fmt: Format, counting: Counting | None = None) -> None:
     """Raise DoesNotFit unless ``render`` can fit the post, measuring as little as it can.
 
     ``render`` falls back to the shortest form, so the post fits if the full text or the
     shortest form does; an upper bound usually settles it without measuring either.
     """
+    counting = counting or _default()
+    limit = counting.limit
     full = fill(fmt.template, fields)
-    if weighted_length_at_most(full) <= limit:
+    if counting.at_most(full) <= limit:
         return  # most posts: the shortest form is never needed
     shortest = _shortest(fields, fmt)
-    if weighted_length_at_most(shortest) <= limit:
+    if counting.at_most(shortest) <= limit:
         return
-    length = weighted_length(full)
+    length = counting.measure(full)
     if length > limit:
-        _refuse_if_too_long(length, weighted_length(shortest), limit)
+        _refuse_if_too_long(length, counting.measure(shortest), limit)
 
 
 def _shortest(fields: Fields, fmt: Format) -> str:
@@ -141,8 +143,11 @@ def _refuse_if_too_long(length: int, least: int, limit: int) -> None:
         )
 
 
-def render(fields: Fields, fmt: Format, limit: int = MAX_WEIGHTED_LENGTH) -> Rendered:
-    """The post as it will be published, shortened to fit ``limit``, or DoesNotFit."""
+def render(fields: Fields, fmt: Format, counting: Counting | None = None) -> Rendered:
+    """The post as it will be published, shortened to fit the network's limit as it counts
+    (``counting``: the default network's), or DoesNotFit."""
+    counting = counting or _default()
+    limit, weighted_length = counting.limit, counting.measure
     full = fill(fmt.template, fields)
     length = weighted_length(full)
     if length <= limit:
@@ -159,7 +164,7 @@ def render(fields: Fields, fmt: Format, limit: int = MAX_WEIGHTED_LENGTH) -> Ren
     tags = fields.hashtags
     for keep in range(len(tags), -1, -1):
         trial = replace(fields, hashtags=tags[:keep])
-        shortened = _shorten_summary_then_title(trial, size, limit, by_grapheme=keep == 0)
+        shortened = _shorten_summary_then_title(trial, size, counting, by_grapheme=keep == 0)
         if shortened is not None:
             best = shortened
             return Rendered(fill(fmt.template, best), size(best), _changed(fields, best, fmt))
@@ -190,18 +195,22 @@ def _changed(before: Fields, after: Fields, fmt: Format) -> tuple[str, ...]:
 
 
 def _shorten_summary_then_title(
-    fields: Fields, size: Callable[[Fields], int], limit: int, *, by_grapheme: bool
+    fields: Fields, size: Callable[[Fields], int], counting: Counting, *, by_grapheme: bool
 ) -> Fields | None:
+    limit = counting.limit
     if size(fields) <= limit:
         return fields
-    summary = _longest(fields.summary, lambda s: size(replace(fields, summary=s)), limit)
+    summary = _longest(fields.summary, lambda s: size(replace(fields, summary=s)), counting)
     if summary is not None:
         return replace(fields, summary=summary)
     no_summary = replace(fields, summary="")
     if size(no_summary) <= limit:
         return no_summary
     title = _longest(
-        fields.title, lambda t: size(replace(no_summary, title=t)), limit, by_grapheme=by_grapheme
+        fields.title,
+        lambda t: size(replace(no_summary, title=t)),
+        counting,
+        by_grapheme=by_grapheme,
     )
     if title is not None:
         return replace(no_summary, title=title)
@@ -209,25 +218,26 @@ def _shorten_summary_then_title(
 
 
 def _longest(
-    value: str, size: Callable[[str], int], limit: int, *, by_grapheme: bool = False
+    value: str, size: Callable[[str], int], counting: Counting, *, by_grapheme: bool = False
 ) -> str | None:
     """The longest shortening of ``value`` (ending in "…") with ``size`` at most ``limit``.
 
     ``size(v)`` is the weighted length of the whole post with ``v`` in place. It is the rest of
-    the post plus the field itself, so one pass over the field's prefixes (bot.networks.x.text.
-    prefix_lengths) estimates every cut; the chosen cut is then measured for real, and only if
+    the post plus the field itself, so one pass over the field's prefixes (the network's
+    ``prefix_lengths``) estimates every cut; the chosen cut is then measured for real, and only if
     the estimate was off (a URL or emoji joining the field to its neighbours) does a binary
     search measure cut after cut.
     """
+    limit = counting.limit
     value = unicodedata.normalize("NFC", value.strip())
     cuts = list(_word_cuts(value))
     if by_grapheme and not (cuts and size(_cut(value, cuts[0])) <= limit):
         cuts = list(_grapheme_cuts(value))
     if not cuts:
         return None
-    prefix = prefix_lengths(value)
+    prefix = counting.prefix_lengths(value)
     rest = size(value) - prefix[-1]
-    ellipsis = weighted_length(ELLIPSIS)
+    ellipsis = counting.measure(ELLIPSIS)
     for end in reversed(cuts):
         kept = len(value[:end].rstrip(_TRAILING))
         if rest + prefix[kept] + ellipsis <= limit:

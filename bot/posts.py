@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.config import Config, check_hashtags
+from bot.config import Config, Format, check_hashtags
 from bot.errors import UNSAFE_CHARACTERS, InvalidFile, Problem
 from bot.queue_scan import TOOL_FILES, Unreadable, scan_queue, stat_key
 
@@ -100,50 +100,84 @@ def _fields(post: Post, config: Config) -> Fields:
     return Fields(post.title, post.source, post.summary, post.url, hashtags)
 
 
-def check_post_fits(post: Post, config: Config) -> None:
-    """Raise DoesNotFit unless every part of the post can be published (cheaper than
-    render_post: it does not look for the best shortening)."""
-    from bot.formatting import check_fits  # noqa: PLC0415
-    from bot.networks.x.text import MAX_WEIGHTED_LENGTH, weighted_length_at_most  # noqa: PLC0415
-
-    if post.text is None:
-        check_fits(_fields(post, config), config.format)
-    elif weighted_length_at_most(post.text) > MAX_WEIGHTED_LENGTH:  # else it surely fits
-        _verbatim(post.text, "text", "text")
-    for number, part in enumerate(post.thread, start=2):
-        if weighted_length_at_most(part) > MAX_WEIGHTED_LENGTH:
-            _verbatim(part, "thread", f"thread part {number}")
+def _format_for(config: Config, network: str) -> Format:
+    """The network's template (networks.NAME.template) or format.template, and the hashtags."""
+    settings = config.networks.get(network)
+    template = settings.template if settings and settings.template else config.format.template
+    return Format(template, config.format.hashtags)
 
 
-def render_post(post: Post, config: Config) -> list[Rendered]:
-    """Every part of the post as it will be published: the first post, then its thread.
+def _networks_of(config: Config, network: str | None) -> list[str]:
+    return list(config.networks) if network is None else [network]
+
+
+def check_post_fits(post: Post, config: Config, network: str | None = None) -> None:
+    """Raise DoesNotFit unless every part of the post can be published on ``network`` (on
+    every configured network when None); cheaper than render_post: it does not look for
+    the best shortening."""
+    from bot.formatting import DoesNotFit, check_fits  # noqa: PLC0415
+    from bot.networks import counting_of  # noqa: PLC0415
+
+    for name in _networks_of(config, network):
+        counting = counting_of(name)
+        where = _on(config, name)
+        if post.text is None:
+            try:
+                check_fits(_fields(post, config), _format_for(config, name), counting)
+            except DoesNotFit as error:
+                raise type(error)(error.field, f"{where}{error}") from None
+        elif counting.at_most(post.text) > counting.limit:  # else it surely fits
+            _verbatim(post.text, "text", f"{where}text", name)
+        for number, part in enumerate(post.thread, start=2):
+            if counting.at_most(part) > counting.limit:
+                _verbatim(part, "thread", f"{where}thread part {number}", name)
+
+
+def _on(config: Config, network: str) -> str:
+    """``on Bluesky, `` where the deployment has more than one network."""
+    if len(config.networks) < 2:
+        return ""
+    from bot.networks import entry  # noqa: PLC0415
+
+    return f"on {entry(network).label}, "
+
+
+def render_post(post: Post, config: Config, network: str | None = None) -> list[Rendered]:
+    """Every part of the post as it will be published on ``network`` (the first configured
+    one when None): the first post, then its thread, in that network's template and counting.
 
     Raises DoesNotFit when a part is too long (a literal ``text`` or a thread part is never
     shortened).
     """
-    from bot.formatting import render  # noqa: PLC0415
+    from bot.formatting import DoesNotFit, render  # noqa: PLC0415
+    from bot.networks import counting_of  # noqa: PLC0415
 
+    name = network or next(iter(config.networks))
+    where = _on(config, name)
     if post.text is not None:
-        first = _verbatim(post.text, "text", "text")
+        first = _verbatim(post.text, "text", f"{where}text", name)
     else:
-        first = render(_fields(post, config), config.format)
+        try:
+            first = render(_fields(post, config), _format_for(config, name), counting_of(name))
+        except DoesNotFit as error:
+            raise DoesNotFit(error.field, f"{where}{error}") from None
     thread = [
-        _verbatim(part, "thread", f"thread part {number}")
+        _verbatim(part, "thread", f"{where}thread part {number}", name)
         for number, part in enumerate(post.thread, start=2)
     ]
     return [first, *thread]
 
 
-def _verbatim(text: str, field: str, what: str) -> Rendered:
+def _verbatim(text: str, field: str, what: str, network: str) -> Rendered:
     from bot.formatting import DoesNotFit, Rendered  # noqa: PLC0415
-    from bot.networks.x.text import MAX_WEIGHTED_LENGTH, weighted_length  # noqa: PLC0415
+    from bot.networks import counting_of  # noqa: PLC0415
 
-    length = weighted_length(text)
-    if length > MAX_WEIGHTED_LENGTH:
+    counting = counting_of(network)
+    length, limit = counting.measure(text), counting.limit
+    if length > limit:
         raise DoesNotFit(
             field,
-            f"{what} is {length}/{MAX_WEIGHTED_LENGTH}; it is sent as written, "
-            f"so cut it by {length - MAX_WEIGHTED_LENGTH}",
+            f"{what} is {length}/{limit}; it is sent as written, so cut it by {length - limit}",
         )
     return Rendered(text, length, ())
 

@@ -420,9 +420,16 @@ class _Run:
 
     def _fresh(self, post: Post, slot: datetime | None) -> list[_Work]:
         """A post's copies, one per network it goes to."""
-        parts = [rendered.text for rendered in render_post(post, self.config)]
         return [
-            _Work(post.id, network, parts, 0, post.url or None, slot, image=post.image)
+            _Work(
+                post.id,
+                network,
+                [rendered.text for rendered in render_post(post, self.config, network)],
+                0,
+                post.url or None,
+                slot,
+                image=post.image,
+            )
             for network in self.networks
         ]
 
@@ -654,7 +661,7 @@ def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -
         texts = [record.text for _, record in sorted(parts.items())]
         post = posts.get(copy.post_id)
         if post is not None:
-            rendered = [part.text for part in render_post(post, config)]
+            rendered = [part.text for part in render_post(post, config, copy.network)]
             if first.status != PUBLISHED and 0 not in unknown:
                 texts = rendered  # never sent: the post as it reads now
             texts += rendered[len(texts) :]

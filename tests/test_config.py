@@ -187,3 +187,38 @@ def test_a_template_without_url_makes_posts_without_their_link(
     preview = cli("--root", deployment.root, "preview", "a").out
     assert "Court date set: The trial opens Monday." in preview
     assert "example.org" not in preview
+
+
+# --- networks: (SPEC "config/bot.yaml": where posts go; issue 11) ----------------------------
+
+
+def test_networks_default_to_x_and_a_typo_names_the_known_ones(deployment: Deployment) -> None:
+    assert list(load_config(deployment.root).networks) == ["x"]
+    assert problems(deployment, "timezone: Europe/London\nnetworks:\n  twiter: {}\n") == [
+        "config/bot.yaml:3: unknown key 'networks.twiter'; allowed: x"
+    ]
+    assert problems(deployment, "timezone: Europe/London\nnetworks: {}\n") == [
+        "config/bot.yaml:2: networks: is empty; name at least one, e.g. 'x: {}'"
+    ]
+    assert problems(
+        deployment, "timezone: Europe/London\nnetworks:\n  x:\n    template: '{titel}'\n"
+    ) == [
+        "config/bot.yaml:4: networks.x.template: unknown placeholder {titel}; use {title}, "
+        "{source}, {summary}, {url}, {hashtags}"
+    ]
+
+
+def test_a_network_template_is_what_goes_out_on_that_network(
+    deployment: Deployment, cli: Callable[..., Result]
+) -> None:
+    deployment.write(
+        "config/bot.yaml",
+        "timezone: Europe/London\nnetworks:\n  x:\n    template: '{title} {url}'\n",
+    )
+    deployment.post(
+        "a",
+        "title: Story\nsource: Outlet\nsummary: Words.\nurl: https://example.org/a\n"
+        "approved: true\n",
+    )
+    shown = cli("--root", deployment.root, "preview", "a").out.splitlines()
+    assert shown[1:] == ["  29/280", "  │ Story https://example.org/a"]

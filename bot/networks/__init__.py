@@ -150,11 +150,21 @@ def connector(name: str, variables: Mapping[str, str]) -> Connect:
     return connect
 
 
-def measure(name: str) -> Callable[[str], int]:
-    """How network ``name`` counts a text."""
+@dataclass(frozen=True)
+class Counting:
+    """How a network counts a text, for the formatter to shorten to its limit."""
+
+    limit: int
+    measure: Callable[[str], int]
+    at_most: Callable[[str], int]  # a cheap upper bound of ``measure``
+    prefix_lengths: Callable[[str], list[int]]  # measure of each prefix value[:i], i = 0..len
+
+
+def counting_of(name: str) -> Counting:
+    """How network ``name`` counts (its folder's ``COUNTING``; imports only its text rules)."""
     module = importlib.import_module(REGISTRY[name].module)
-    counted: Callable[[str], int] = module.measure
-    return counted
+    counting: Counting = module.COUNTING
+    return counting
 
 
 # --- the few outcomes a network's errors become ------------------------------------------

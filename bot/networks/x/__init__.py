@@ -1,12 +1,18 @@
 """X (Twitter): twitter-text counting (``text``), tweepy and the v2 media upload (``client``),
 the interface the runner calls (``network``), and a local stand-in for X's API (``sandbox``).
-Only ``measure`` is cheap to import: the rest loads when something is sent."""
+Only ``COUNTING`` is cheap to import: the rest loads when something is sent."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.networks.x.text import weighted_length as measure
+from bot.networks import Counting
+from bot.networks.x.text import (
+    MAX_WEIGHTED_LENGTH,
+    prefix_lengths,
+    weighted_length,
+    weighted_length_at_most,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -14,7 +20,10 @@ if TYPE_CHECKING:
     from bot.networks import Network
     from bot.retries import RetryBudget
 
-__all__ = ["connect", "measure"]
+__all__ = ["COUNTING", "connect"]
+
+# X's weighted length (twitter-text v3: URLs 23, CJK and emoji 2).
+COUNTING = Counting(MAX_WEIGHTED_LENGTH, weighted_length, weighted_length_at_most, prefix_lengths)
 
 
 def connect(variables: Mapping[str, str], budget: RetryBudget) -> Network:
