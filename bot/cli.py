@@ -517,7 +517,10 @@ class _Secrets:
 
         values = self.values()
         return {
-            name: Account(connector(name, values), partial(self.missing_credentials, name))
+            name: Account(
+                connector(name, values, config.paths.state),
+                partial(self.missing_credentials, name),
+            )
             for name in config.networks
         }
 

@@ -195,7 +195,7 @@ def test_a_template_without_url_makes_posts_without_their_link(
 def test_networks_default_to_x_and_a_typo_names_the_known_ones(deployment: Deployment) -> None:
     assert list(load_config(deployment.root).networks) == ["x"]
     assert problems(deployment, "timezone: Europe/London\nnetworks:\n  twiter: {}\n") == [
-        "config/bot.yaml:3: unknown key 'networks.twiter'; allowed: x"
+        "config/bot.yaml:3: unknown key 'networks.twiter'; allowed: x, bluesky"
     ]
     assert problems(deployment, "timezone: Europe/London\nnetworks: {}\n") == [
         "config/bot.yaml:2: networks: is empty; name at least one, e.g. 'x: {}'"

@@ -60,6 +60,13 @@ REGISTRY: dict[str, Entry] = {
             endpoint="X_API_BASE_URL",
             ids_are_tweets=True,
         ),
+        Entry(
+            "bluesky",
+            "Bluesky",
+            "bot.networks.bluesky",
+            ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),
+            ("BLUESKY_SERVICE",),
+        ),
     )
 }
 DEFAULT_NETWORKS = ("x",)  # SPEC: networks: default {x: {}}
@@ -74,8 +81,14 @@ def all_variables() -> tuple[str, ...]:
     return tuple(name for e in REGISTRY.values() for name in (*e.credentials, *e.options))
 
 
+# Not secrets, though credentials: they are named in messages, never replaced in them.
+_NAMES_NOT_SECRETS = ("BLUESKY_HANDLE",)
+
+
 def secret_variables() -> tuple[str, ...]:
-    return tuple(name for e in REGISTRY.values() for name in e.credentials)
+    return tuple(
+        name for e in REGISTRY.values() for name in e.credentials if name not in _NAMES_NOT_SECRETS
+    )
 
 
 @dataclass(frozen=True)
@@ -138,13 +151,13 @@ Connect = Callable[["RetryBudget"], Network]
 """Makes a network's client for a run (its one retry budget); raises CredentialsMissing."""
 
 
-def connector(name: str, variables: Mapping[str, str]) -> Connect:
+def connector(name: str, variables: Mapping[str, str], state: Path) -> Connect:
     """How the run reaches network ``name`` with these variables (environment and .env),
-    imported only when called."""
+    imported only when called; what it keeps between runs (a session) lives in ``state``."""
 
     def connect(budget: RetryBudget) -> Network:
         module = importlib.import_module(REGISTRY[name].module)
-        network: Network = module.connect(variables, budget)
+        network: Network = module.connect(variables, budget, state)
         return network
 
     return connect

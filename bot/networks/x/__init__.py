@@ -16,6 +16,7 @@ from bot.networks.x.text import (
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
     from bot.networks import Network
     from bot.retries import RetryBudget
@@ -26,9 +27,10 @@ __all__ = ["COUNTING", "connect"]
 COUNTING = Counting(MAX_WEIGHTED_LENGTH, weighted_length, weighted_length_at_most, prefix_lengths)
 
 
-def connect(variables: Mapping[str, str], budget: RetryBudget) -> Network:
+def connect(variables: Mapping[str, str], budget: RetryBudget, state: Path) -> Network:
     """X's client for a run, from X_API_KEY… (and X_API_BASE_URL for a rehearsal);
-    CredentialsMissing names the ones not set."""
+    CredentialsMissing names the ones not set. X keeps nothing in ``state``."""
+    del state
     from bot.errors import CredentialsMissing  # noqa: PLC0415
     from bot.networks import entry  # noqa: PLC0415
     from bot.networks.x.client import Credentials, Publisher  # noqa: PLC0415 - tweepy

@@ -1,0 +1,40 @@
+"""Bluesky (the AT Protocol): its counting and facets (``text``), and the atproto client behind
+the network interface (``client``). Only ``COUNTING`` is cheap to import: the atproto SDK takes
+about 0.6 s and loads only when something goes to Bluesky."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.networks.bluesky.text import COUNTING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from bot.networks import Network
+    from bot.retries import RetryBudget
+
+__all__ = ["COUNTING", "connect"]
+
+DEFAULT_SERVICE = "https://bsky.social"
+
+
+def connect(variables: Mapping[str, str], budget: RetryBudget, state: Path) -> Network:
+    """Bluesky's client for a run, from BLUESKY_HANDLE and BLUESKY_APP_PASSWORD (and
+    BLUESKY_SERVICE, the account's PDS); its session is kept in ``state``."""
+    from bot.errors import CredentialsMissing  # noqa: PLC0415
+    from bot.networks import entry  # noqa: PLC0415
+    from bot.networks.bluesky.client import BlueskyNetwork  # noqa: PLC0415 - the atproto SDK
+
+    names = entry("bluesky").credentials
+    missing = [name for name in names if not variables.get(name)]
+    if missing:
+        raise CredentialsMissing(missing, names)
+    return BlueskyNetwork(
+        service=variables.get("BLUESKY_SERVICE") or DEFAULT_SERVICE,
+        handle=variables["BLUESKY_HANDLE"],
+        password=variables["BLUESKY_APP_PASSWORD"],
+        session_file=state / "bluesky-session",
+        budget=budget,
+    )

@@ -1,0 +1,242 @@
+"""Bluesky as the second network, judged by a real PDS (tests/pds_server.py: @atproto/dev-env's
+TestNetworkNoAppView on 127.0.0.1) and by what its repo stored (com.atproto.repo.listRecords),
+never by what the bot says it did. Skipped where tests/pds is not installed."""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any
+
+import pytest
+
+from bot.config import load_config
+from bot.ledger import Copy, Ledger
+from bot.networks.bluesky.client import BlueskyNetwork, tid
+from bot.networks.x.client import Credentials, Publisher
+from bot.networks.x.sandbox import Sandbox
+from bot.retries import RetryBudget
+from bot.runner import Account, RunReport, run
+from tests import pds_server
+from tests.conftest import Deployment, Result, Sleeps, on_x, posts_on
+from tests.test_publisher import script
+
+pytestmark = pytest.mark.skipif(
+    not pds_server.installed(),
+    reason="tests/pds/node_modules is not installed: run .venv/bin/python tools/install_pds.py",
+)
+
+Connect = Callable[[Credentials], Publisher]
+AT_SLOT = datetime(2026, 1, 5, 9, 5, tzinfo=UTC)
+CONFIG = (
+    "timezone: Europe/London\nschedule:\n  slots:\n    daily: ['09:00', '13:00']\n"
+    "networks:\n  x: {}\n  bluesky: {}\n"
+)
+_handles = count(1)
+
+
+@pytest.fixture(scope="module")
+def pds() -> Iterator[pds_server.Pds]:
+    with pds_server.running_pds() as server:
+        yield server
+
+
+@pytest.fixture
+def account(pds: pds_server.Pds) -> pds_server.Account:
+    """A fresh account per test, so each test's repo holds only its own posts."""
+    domain = pds.handle_domains[0]
+    return pds_server.create_account(pds.url, f"bot{next(_handles)}-{int(time.time())}{domain}")
+
+
+@pytest.fixture
+def site(deployment: Deployment) -> Deployment:
+    deployment.write("config/bot.yaml", CONFIG)
+    return deployment
+
+
+def accounts(
+    site: Deployment, account: pds_server.Account, connect: Connect, sleeps: Sleeps
+) -> dict[str, Account]:
+    state = site.root / "state"
+
+    def bluesky(budget: RetryBudget) -> BlueskyNetwork:
+        return BlueskyNetwork(
+            service=account.service,
+            handle=account.handle,
+            password=account.app_password,
+            session_file=state / "bluesky-session",
+            budget=budget,
+            sleep=sleeps,
+        )
+
+    return {**on_x(connect), "bluesky": Account(bluesky)}
+
+
+def tick(
+    site: Deployment,
+    account: pds_server.Account,
+    connect: Connect,
+    sleeps: Sleeps,
+    now: datetime = AT_SLOT,
+) -> RunReport:
+    config = load_config(site.root)
+    return run(config, now, accounts=accounts(site, account, connect, sleeps))
+
+
+def plain(value: dict[str, Any]) -> dict[str, Any]:
+    """A record's object without the ``$type`` markers the PDS keeps in it."""
+    return {key: item for key, item in value.items() if key != "$type"}
+
+
+def stored(account: pds_server.Account) -> list[dict[str, Any]]:
+    """The account's posts as the PDS keeps them, oldest first."""
+    records = pds_server.list_records(account.service, account.did, "app.bsky.feed.post")
+    return sorted(records, key=lambda record: record["uri"])
+
+
+def test_a_post_goes_to_x_and_to_bluesky_with_its_link_and_hashtag_as_facets(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+    cli: Callable[..., Result],
+) -> None:
+    site.post(
+        "a",
+        "title: Tehran’s “war” — خبر\nurl: https://example.org/2026/01/story\n"
+        "hashtags: [Iran]\napproved: true\n",
+    )
+    report = tick(site, account, connect, sleeps)
+    assert report.problems == []
+    ((x_post,),) = [posts_on(emulator)]
+    (record,) = stored(account)
+    text = record["value"]["text"]
+    assert text == x_post["text"] == "Tehran’s “war” — خبر https://example.org/2026/01/story #Iran"
+    raw = text.encode()
+    # Worked out by hand: the title and its space are 21 characters but 32 bytes (’ “ ” — are
+    # 3 bytes each, each Arabic letter 2), so the link starts at byte 32, not at 21; it is 33
+    # bytes long, then " " and the 5 bytes of "#Iran".
+    assert len("Tehran’s “war” — خبر ") == 21
+    assert len("Tehran’s “war” — خبر ".encode()) == 32
+    (link, tag) = record["value"]["facets"]
+    assert plain(link["index"]) == {"byteStart": 32, "byteEnd": 65}
+    assert link["features"] == [
+        {"$type": "app.bsky.richtext.facet#link", "uri": "https://example.org/2026/01/story"}
+    ]
+    assert raw[65:] == b" #Iran"
+    assert plain(tag["index"]) == {"byteStart": 66, "byteEnd": 71}
+    assert tag["features"] == [{"$type": "app.bsky.richtext.facet#tag", "tag": "Iran"}]
+    log = cli("--root", site.root, "log", "--json").out
+    lines = [json.loads(line) for line in log.splitlines()]
+    by_network = {line["network"]: line for line in lines}
+    assert set(by_network) == {"x", "bluesky"}
+    assert by_network["bluesky"]["remote_id"] == record["uri"]
+    assert by_network["bluesky"]["url"] == (
+        f"https://bsky.app/profile/{account.handle}/post/{record['uri'].rsplit('/', 1)[1]}"
+    )
+    assert by_network["bluesky"]["tweet_id"] is None
+    assert by_network["x"]["tweet_id"] == x_post["id"]
+    # the session is kept for the next run, for the bot's user only, without the password
+    session = site.root / "state" / "bluesky-session"
+    assert stat.S_IMODE(session.stat().st_mode) == 0o600
+    assert account.app_password not in session.read_text()
+
+
+def test_a_three_part_thread_is_chained_by_root_and_parent(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+) -> None:
+    site.post(
+        "t",
+        "title: Thread\nurl: https://example.org/t\napproved: true\n"
+        "thread: ['second part', 'third part']\n",
+    )
+    tick(site, account, connect, sleeps)
+    first, second, third = stored(account)  # record keys are TIDs: they sort in order
+    assert [r["value"]["text"] for r in (first, second, third)] == [
+        "Thread https://example.org/t",
+        "second part",
+        "third part",
+    ]
+    assert "reply" not in first["value"]
+    root = {"uri": first["uri"], "cid": first["cid"]}
+    reply = second["value"]["reply"]
+    assert (plain(reply["root"]), plain(reply["parent"])) == (root, root)
+    reply = third["value"]["reply"]
+    assert (plain(reply["root"]), plain(reply["parent"])) == (
+        root,
+        {"uri": second["uri"], "cid": second["cid"]},
+    )
+    assert len(posts_on(emulator)) == 3
+
+
+@pytest.mark.parametrize("created_before_the_answer_was_lost", [True, False])
+def test_a_part_whose_answer_was_lost_is_resolved_by_its_record_key(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+    created_before_the_answer_was_lost: bool,
+) -> None:
+    # A run chose the key, stored it, sent the request and was killed: the PDS made the
+    # record (or never got the request), the answer never came.
+    site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    config = load_config(site.root)
+    ledger = Ledger.open(config.paths.state)
+    key = tid(int(AT_SLOT.timestamp() * 1_000_000), 7)
+    ledger.begin(Copy("a", "bluesky"), 0, "Story https://example.org/a", AT_SLOT, token=key)
+    ledger.close()
+    if created_before_the_answer_was_lost:
+        pds_server.xrpc(
+            account.service,
+            "com.atproto.repo.createRecord",
+            body={
+                "repo": account.did,
+                "collection": "app.bsky.feed.post",
+                "rkey": key,
+                "record": {
+                    "$type": "app.bsky.feed.post",
+                    "text": "Story https://example.org/a",
+                    "createdAt": "2026-01-05T09:05:00Z",
+                },
+            },
+            token=account.access_jwt,
+        )
+    tick(site, account, connect, sleeps, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # no slot
+    (record,) = stored(account)
+    assert record["uri"].endswith(f"/app.bsky.feed.post/{key}")  # the stored key, not a new one
+    tick(site, account, connect, sleeps, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+    assert len(stored(account)) == 1
+
+
+def test_x_down_never_holds_up_bluesky_and_its_copy_goes_out_later_once(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+    cli: Callable[..., Result],
+) -> None:
+    site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    script(emulator, *["503"] * 6)  # every attempt the run's budget allows fails
+    first = tick(site, account, connect, sleeps)
+    assert posts_on(emulator) == []
+    assert len(stored(account)) == 1
+    assert "published a on Bluesky" in "\n".join(first.done)
+    log = cli("--root", site.root, "log").out
+    assert "retrying   x  a  (attempts: 6)  X is having trouble (503: Service Unavailable)" in log
+    assert "published  bluesky  a  (attempts: 1)  https://bsky.app/profile/" in log
+    # X is back (its script is spent)
+    later = tick(site, account, connect, sleeps, datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
+    assert [p["text"] for p in posts_on(emulator)] == ["Story https://example.org/a"], later.done
+    assert len(stored(account)) == 1  # not posted twice on Bluesky
+    assert later.problems == [], later.done
