@@ -432,7 +432,7 @@ def _print_problems_of(post_id: str, queue: Queue, config: Config) -> bool:
 def _describe(post: Post, config: Config) -> str:
     from bot.formatting import DoesNotFit  # noqa: PLC0415
     from bot.networks import counting_of  # noqa: PLC0415
-    from bot.posts import render_post  # noqa: PLC0415
+    from bot.posts import render_post, targets  # noqa: PLC0415
 
     facts = ["approved" if post.approved else "draft (approved: false)"]
     zone = config.timezone
@@ -445,7 +445,7 @@ def _describe(post: Post, config: Config) -> str:
         facts.append(f"priority {post.priority}")
     lines = [f"{post.id} · {' · '.join(facts)}"]
     several = len(config.networks) > 1
-    for network in config.networks:
+    for network in targets(post, config):
         on = f"{entry(network).label} · " if several else ""
         try:
             parts = render_post(post, config, network)

@@ -48,9 +48,10 @@ class Rendered:
 class DoesNotFit(ValueError):
     """Even shortened as far as the rules allow, the post is longer than its network accepts."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, network: str = "") -> None:
         super().__init__(reason)
         self.field = field  # the post's field to change
+        self.network = network  # the label of the network it does not fit on, once known
 
 
 @functools.lru_cache(maxsize=8)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 POST_KEYS = (
     "title", "url", "source", "summary", "hashtags", "text", "approved", "publish_at",
-    "not_before", "expires", "priority", "thread", "image", "allow_repeat",
+    "not_before", "expires", "priority", "thread", "image", "allow_repeat", "networks",
 )  # fmt: skip
 _SPACE = re.compile(r"\s")
 # A web address urlsplit surely accepts (an ASCII host, nothing it could read as IPv6, no
@@ -77,6 +77,12 @@ class Post:
     thread: tuple[str, ...] = ()
     image: Image | None = None
     allow_repeat: bool = False
+    networks: tuple[str, ...] = ()  # only these of the configured networks; () = all of them
+
+
+def targets(post: Post, config: Config) -> list[str]:
+    """The configured networks the post goes to, in the config's order."""
+    return [name for name in config.networks if not post.networks or name in post.networks]
 
 
 _POST_FIELDS = {field.name for field in fields(Post)}
@@ -107,64 +113,51 @@ def _format_for(config: Config, network: str) -> Format:
     return Format(template, config.format.hashtags)
 
 
-def _networks_of(config: Config, network: str | None) -> list[str]:
-    return list(config.networks) if network is None else [network]
-
-
 def check_post_fits(post: Post, config: Config, network: str | None = None) -> None:
-    """Raise DoesNotFit unless every part of the post can be published on ``network`` (on
-    every configured network when None); cheaper than render_post: it does not look for
-    the best shortening."""
+    """Raise DoesNotFit (naming the network) unless every part of the post can be published
+    on ``network`` (on every network it goes to when None); cheaper than render_post: it
+    does not look for the best shortening."""
     from bot.formatting import DoesNotFit, check_fits  # noqa: PLC0415
-    from bot.networks import counting_of  # noqa: PLC0415
+    from bot.networks import counting_of, entry  # noqa: PLC0415
 
-    for name in _networks_of(config, network):
+    for name in [network] if network else targets(post, config):
         counting = counting_of(name)
-        where = _on(config, name)
-        if post.text is None:
-            try:
+        try:
+            if post.text is None:
                 check_fits(_fields(post, config), _format_for(config, name), counting)
-            except DoesNotFit as error:
-                raise type(error)(error.field, f"{where}{error}") from None
-        elif counting.at_most(post.text) > counting.limit:  # else it surely fits
-            _verbatim(post.text, "text", f"{where}text", name)
-        for number, part in enumerate(post.thread, start=2):
-            if counting.at_most(part) > counting.limit:
-                _verbatim(part, "thread", f"{where}thread part {number}", name)
-
-
-def _on(config: Config, network: str) -> str:
-    """``on Bluesky, `` where the deployment has more than one network."""
-    if len(config.networks) < 2:
-        return ""
-    from bot.networks import entry  # noqa: PLC0415
-
-    return f"on {entry(network).label}, "
+            elif counting.at_most(post.text) > counting.limit:  # else it surely fits
+                _verbatim(post.text, "text", "text", name)
+            for number, part in enumerate(post.thread, start=2):
+                if counting.at_most(part) > counting.limit:
+                    _verbatim(part, "thread", f"thread part {number}", name)
+        except DoesNotFit as error:
+            error.network = entry(name).label
+            raise
 
 
 def render_post(post: Post, config: Config, network: str | None = None) -> list[Rendered]:
-    """Every part of the post as it will be published on ``network`` (the first configured
-    one when None): the first post, then its thread, in that network's template and counting.
+    """Every part of the post as it will be published on ``network`` (the first it goes to
+    when None): the first post, then its thread, in that network's template and counting.
 
-    Raises DoesNotFit when a part is too long (a literal ``text`` or a thread part is never
-    shortened).
+    Raises DoesNotFit (naming the network) when a part is too long (a literal ``text`` or a
+    thread part is never shortened).
     """
     from bot.formatting import DoesNotFit, render  # noqa: PLC0415
-    from bot.networks import counting_of  # noqa: PLC0415
+    from bot.networks import counting_of, entry  # noqa: PLC0415
 
-    name = network or next(iter(config.networks))
-    where = _on(config, name)
-    if post.text is not None:
-        first = _verbatim(post.text, "text", f"{where}text", name)
-    else:
-        try:
+    name = network or (targets(post, config) or list(config.networks))[0]
+    try:
+        if post.text is not None:
+            first = _verbatim(post.text, "text", "text", name)
+        else:
             first = render(_fields(post, config), _format_for(config, name), counting_of(name))
-        except DoesNotFit as error:
-            raise DoesNotFit(error.field, f"{where}{error}") from None
-    thread = [
-        _verbatim(part, "thread", f"{where}thread part {number}", name)
-        for number, part in enumerate(post.thread, start=2)
-    ]
+        thread = [
+            _verbatim(part, "thread", f"thread part {number}", name)
+            for number, part in enumerate(post.thread, start=2)
+        ]
+    except DoesNotFit as error:
+        error.network = entry(name).label
+        raise
     return [first, *thread]
 
 
@@ -337,6 +330,7 @@ def _post_from_values(values: dict[str, Any]) -> Post:
             values[name] = datetime.fromisoformat(values[name])
     values["hashtags"] = tuple(values["hashtags"])
     values["thread"] = tuple(values["thread"])
+    values["networks"] = tuple(values.get("networks", ()))
     image = values["image"]
     values["image"] = Image(Path(image["path"]), image["alt"]) if image else None
     # Validated when it was indexed: filled in directly, skipping the frozen dataclass's
@@ -566,6 +560,7 @@ class _PostReader:
         priority = self.priority()
         publish_at, not_before, expires = self.timing(config.timezone)
         image = _image(data.get("image"), config, self.problem)
+        networks = self.networks(config)
         post = Post(
             id=post_id,
             file=file,
@@ -583,12 +578,13 @@ class _PostReader:
             thread=thread,
             image=image,
             allow_repeat=allow_repeat,
+            networks=networks,
         )
         if not self.broken & set(_TEXT_FIELDS):
             try:
                 check_post_fits(post, config)
             except DoesNotFit as error:
-                self.problem(error.field, f"does not fit on X: {error}")
+                self.problem(error.field, f"does not fit on {error.network}: {error}")
         return None if self.problems else post
 
     def unknown_fields(self) -> None:
@@ -682,6 +678,35 @@ class _PostReader:
                 continue
             parts.append(part)
         return tuple(parts)
+
+    def networks(self, config: Config) -> tuple[str, ...]:
+        """``networks: [bluesky]``: only these of the configured networks; () = all."""
+        value = self.data.get("networks")
+        if value is None:
+            return ()
+        configured = ", ".join(config.networks)
+        example = f"e.g. [{next(iter(config.networks))}]"
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            self.problem(
+                "networks",
+                f"networks must be a list of the configured networks ({configured}), {example}; "
+                "remove it to publish on all of them",
+            )
+            return ()
+        chosen: list[str] = []
+        for name in value:
+            if not isinstance(name, str) or name not in config.networks:
+                self.problem(
+                    "networks",
+                    f"networks: {name!r} is not one of the networks in config/bot.yaml "
+                    f"({configured}); use those names, or add it under networks: there",
+                )
+                return ()
+            if name not in chosen:
+                chosen.append(name)
+        return tuple(chosen)
 
     def flag(self, key: str) -> bool:
         value = self.data.get(key, False)

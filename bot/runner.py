@@ -39,7 +39,16 @@ from bot.ledger import (
 )
 from bot.lock import LockHeld, RunLock
 from bot.networks import entry
-from bot.posts import Image, Post, Queue, image_type, indexed_queue, refresh_index, render_post
+from bot.posts import (
+    Image,
+    Post,
+    Queue,
+    image_type,
+    indexed_queue,
+    refresh_index,
+    render_post,
+    targets,
+)
 from bot.quiet_marker import make_marker
 from bot.reports import WillNotGoOut, outage, part_label, will_not_go_out
 from bot.retries import RetryBudget
@@ -258,8 +267,10 @@ class _Run:
         for good on all of them (the next post then takes the turn); _StopRun if none of its
         networks takes requests in this run."""
         results = [self._send_copy(work) for work in copies]
-        if copies and all(result is None for result in results):
-            raise _StopRun  # every network stopped: later posts would fare no better
+        if all(result is None for result in results):
+            if set(self.stopped) >= set(self.networks):
+                raise _StopRun  # every network stopped: later posts would fare no better
+            return True  # its networks take nothing now; the post keeps its place in line
         for work, result in zip(copies, results, strict=True):
             if result is None and work.network in self.stopped:
                 # Its post had its turn on another network: this copy is kept in line and
@@ -430,7 +441,7 @@ class _Run:
                 slot,
                 image=post.image,
             )
-            for network in self.networks
+            for network in targets(post, self.config)
         ]
 
     def _describe(self, work: _Work) -> None:

@@ -222,3 +222,51 @@ def test_a_network_template_is_what_goes_out_on_that_network(
     )
     shown = cli("--root", deployment.root, "preview", "a").out.splitlines()
     assert shown[1:] == ["  29/280", "  │ Story https://example.org/a"]
+
+
+def test_a_post_names_its_networks_among_the_configured_ones(
+    deployment: Deployment, cli: Callable[..., Result]
+) -> None:
+    deployment.write(
+        "config/bot.yaml", "timezone: Europe/London\nnetworks:\n  x: {}\n  bluesky: {}\n"
+    )
+    deployment.post(
+        "only-bluesky",
+        "title: Story\nurl: https://example.org/a\napproved: true\nnetworks: [bluesky]\n",
+    )
+    deployment.post(
+        "typo", "title: Story\nurl: https://example.org/b\napproved: true\nnetworks: [mastodon]\n"
+    )
+    checked = cli("--root", deployment.root, "check")
+    assert checked.status == 1
+    assert checked.out.splitlines() == [
+        "queue/typo.yaml:4: networks: 'mastodon' is not one of the networks in config/bot.yaml "
+        "(x, bluesky); use those names, or add it under networks: there"
+    ]
+    shown = cli("--root", deployment.root, "preview", "only-bluesky").out.splitlines()
+    assert shown[1:] == ["  Bluesky · 27/300", "  │ Story https://example.org/a"]
+
+
+def test_preview_shows_each_network_against_its_own_limit_and_what_does_not_fit_where(
+    deployment: Deployment, cli: Callable[..., Result]
+) -> None:
+    deployment.write(
+        "config/bot.yaml", "timezone: Europe/London\nnetworks:\n  x: {}\n  bluesky: {}\n"
+    )
+    # X counts every link 23; Bluesky shows it as written: 200 characters and a link of 120 are
+    # 200 + 23 = 223 on X, 200 + 120 = 320 on Bluesky ('text' is sent as written, never cut).
+    link = "https://example.org/" + "a" * 100
+    deployment.post("long", f"text: '{'word ' * 40}{link}'\napproved: true\n")
+    deployment.post("both", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    shown = cli("--root", deployment.root, "preview", "both").out.splitlines()
+    assert shown[1:] == [
+        "  X · 29/280",
+        "  │ Story https://example.org/a",
+        "  Bluesky · 27/300",
+        "  │ Story https://example.org/a",
+    ]
+    checked = cli("--root", deployment.root, "check")
+    assert checked.out.splitlines() == [
+        "queue/long.yaml:1: does not fit on Bluesky: text is 320/300; it is sent as written, "
+        "so cut it by 20"
+    ]
