@@ -5,7 +5,11 @@ never by what the bot says it did. Skipped where tests/pds is not installed."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -22,7 +26,8 @@ from bot.networks.x.sandbox import Sandbox
 from bot.retries import RetryBudget
 from bot.runner import Account, RunReport, run
 from tests import pds_server
-from tests.conftest import Deployment, Result, Sleeps, on_x, posts_on
+from tests.conftest import Deployment, Result, Sleeps, on_x, posts_on, serving
+from tests.pds_proxy import PdsProxy
 from tests.test_publisher import script
 
 pytestmark = pytest.mark.skipif(
@@ -214,6 +219,20 @@ def test_a_part_whose_answer_was_lost_is_resolved_by_its_record_key(
     tick(site, account, connect, sleeps, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # no slot
     (record,) = stored(account)
     assert record["uri"].endswith(f"/app.bsky.feed.post/{key}")  # the stored key, not a new one
+    ledger = Ledger.open(config.paths.state)
+    try:
+        (row,) = ledger.records()
+        requests = [(a.kind, a.outcome) for a in reversed(ledger.attempts())]
+    finally:
+        ledger.close()
+    assert (row.status, row.remote_id, row.remote_ref) == (
+        "published",
+        record["uri"],
+        record["cid"],
+    )
+    # asked first; sent only when the PDS had no such record
+    found = [("lookup", "ok")]  # RecordNotFound is an answer too
+    assert requests == (found if created_before_the_answer_was_lost else [*found, ("post", "ok")])
     tick(site, account, connect, sleeps, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
     assert len(stored(account)) == 1
 
@@ -240,3 +259,64 @@ def test_x_down_never_holds_up_bluesky_and_its_copy_goes_out_later_once(
     assert [p["text"] for p in posts_on(emulator)] == ["Story https://example.org/a"], later.done
     assert len(stored(account)) == 1  # not posted twice on Bluesky
     assert later.problems == [], later.done
+
+
+# --- killed at any moment: exactly one record (SPEC: Publishing guarantees) ------------------
+
+RUN = [sys.executable, "-m", "bot", "run", "--now"]
+
+
+@pytest.mark.parametrize("pds_got_it", [True, False], ids=["after-the-pds-created-it", "before"])
+def test_a_run_killed_while_its_post_is_held_leaves_exactly_one_record(
+    deployment: Deployment,
+    pds: pds_server.Pds,
+    account: pds_server.Account,
+    cli: Callable[..., Result],
+    pds_got_it: bool,
+) -> None:
+    deployment.write("config/bot.yaml", CONFIG.replace("  x: {}\n", ""))
+    deployment.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    proxy = PdsProxy(pds.url)
+    with serving(proxy):
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "BOT_ROOT": str(deployment.root),
+            "BLUESKY_HANDLE": account.handle,
+            "BLUESKY_APP_PASSWORD": account.app_password,
+            "BLUESKY_SERVICE": proxy.url,
+        }
+        proxy.hold("com.atproto.repo.createRecord", after_forwarding=pds_got_it)
+        first = subprocess.Popen(
+            [*RUN, "2026-01-05T09:05Z"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            assert proxy.held.wait(timeout=60), "the run never sent its post"
+            first.send_signal(signal.SIGKILL)
+        finally:
+            first.wait(timeout=60)
+            proxy.release()
+        assert first.returncode == -signal.SIGKILL
+        assert len(stored(account)) == (1 if pds_got_it else 0)
+        log = cli("--root", deployment.root, "log").out
+        assert "pending    bluesky  a  (attempts: 1)  being sent now" in log
+
+        second = subprocess.run(
+            [*RUN, "2026-01-05T09:10Z"], env=env, capture_output=True, text=True, check=False
+        )
+        assert second.returncode == 0, second.stderr
+        (record,) = stored(account)
+        config = load_config(deployment.root)
+        ledger = Ledger.open(config.paths.state)
+        try:
+            (row,) = ledger.records()
+        finally:
+            ledger.close()
+        # the key chosen before the first request is the record's, and nothing else was made
+        assert record["uri"].endswith(f"/{row.token}")
+        assert (row.status, row.remote_id) == ("published", record["uri"])
+        assert proxy.calls["com.atproto.repo.getRecord"] == 1  # the next run asked first
+        # the PDS saw one create either way: the killed run's (found by its key), or the next
+        # run's (the held one never reached it)
+        assert proxy.calls["com.atproto.repo.createRecord"] == 1
+        # the killed run's session was kept: the next run did not log in again
+        assert proxy.calls["com.atproto.server.createSession"] == 1

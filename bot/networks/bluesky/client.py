@@ -231,16 +231,21 @@ class BlueskyNetwork:
         return Remote(answer.uri, post_url(answer.uri, self.handle), answer.cid)
 
     def _get(self, did: str, key: str) -> Remote | None:
-        """The post with record key ``key``, or None if the repo has none."""
+        """The post with record key ``key``, or None if the repo has none (the PDS answers
+        400 RecordNotFound: an answer, not a failure)."""
         params = models.ComAtprotoRepoGetRecord.Params(repo=did, collection=POST, rkey=key)
-        try:
-            answer = self._journaled(
-                "lookup", lambda: self._client.com.atproto.repo.get_record(params), uncertain=False
-            )
-        except PostRefused as error:
-            if "RecordNotFound" in str(error) or error.http_status == 400:
-                return None
-            raise
+
+        def get() -> Any:
+            try:
+                return self._client.com.atproto.repo.get_record(params)
+            except exceptions.BadRequestError as error:
+                if "RecordNotFound" in str(error):
+                    return None
+                raise
+
+        answer = self._journaled("lookup", get, uncertain=False)
+        if answer is None:
+            return None
         return Remote(answer.uri, post_url(answer.uri, self.handle), answer.cid)
 
     def _journaled(self, kind: str, request: Callable[[], _T], *, uncertain: bool) -> _T:
