@@ -58,7 +58,7 @@ from bot.times import local
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from bot.networks import Connect, Network, Remote
+    from bot.networks import Connect, LinkCard, Network, Remote
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +209,7 @@ class _Run:
         self.accounts, self.budget = accounts, budget
         self.notify_urls = notify_urls
         self.clients: dict[str, Network] = {}
+        self.cards: dict[str, LinkCard | None] = {}  # link -> its page's card, this run
         self.stopped: dict[str, str] = {}  # network -> why nothing more goes to it this run
         # network -> the credential names not set; absent: not looked at in this run
         self.missing_credentials: dict[str, list[str]] = {}
@@ -534,10 +535,10 @@ class _Run:
                     if image is None:
                         return False
                     media = image
+                card = self._card(work) if number == 0 and not media and client.link_cards else None
+                outgoing = Outgoing(work.parts[number], media, token, uncertain=unknown, card=card)
                 try:
-                    remote = client.publish(
-                        Outgoing(work.parts[number], media, token, uncertain=unknown), reply
-                    )
+                    remote = client.publish(outgoing, reply)
                 except MediaExpired as error:
                     unknown = unknown or error.uncertain
                     if upload == 1 and media and work.image is not None:
@@ -556,6 +557,17 @@ class _Run:
             if number == 0:
                 root = remote
         return True
+
+    def _card(self, work: _Work) -> LinkCard | None:
+        """The card of the post's link (fetched once a run): None when the page gives none,
+        and the post then goes with its plain link."""
+        if not work.url:
+            return None
+        if work.url not in self.cards:
+            from bot.pages import link_card  # noqa: PLC0415 - only when a network shows cards
+
+            self.cards[work.url] = link_card(work.url)
+        return self.cards[work.url]
 
     def _published(self, copy: Copy, part: int, remote: Remote) -> None:
         self.ledger.published(

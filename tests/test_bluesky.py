@@ -11,10 +11,12 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -28,6 +30,7 @@ from bot.runner import Account, RunReport, run
 from tests import pds_server
 from tests.conftest import Deployment, Result, Sleeps, on_x, posts_on, serving
 from tests.pds_proxy import PdsProxy
+from tests.test_pds_smoke import tiny_png
 from tests.test_publisher import script
 
 pytestmark = pytest.mark.skipif(
@@ -320,3 +323,106 @@ def test_a_run_killed_while_its_post_is_held_leaves_exactly_one_record(
         assert proxy.calls["com.atproto.repo.createRecord"] == 1
         # the killed run's session was kept: the next run did not log in again
         assert proxy.calls["com.atproto.server.createSession"] == 1
+
+
+# --- link cards and images ------------------------------------------------------------------
+
+
+class _Site(BaseHTTPRequestHandler):
+    """The article a post links to, as a publisher's site serves it."""
+
+    pages: ClassVar[dict[str, tuple[int, str, bytes]]] = {}
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        status, kind, body = self.pages.get(self.path, (404, "text/plain", b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def article_site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    _Site.pages = {}
+    with serving(server):
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+
+
+ARTICLE = b"""<!doctype html><html><head>
+<title>Ignored when og:title is there</title>
+<meta property="og:title" content="Albania &#8211; the MEK trial">
+<meta property="og:description" content="Families came from Iran to hear the case.">
+<meta property="og:image" content="/images/court.png">
+</head><body><p>The article.</p></body></html>"""
+
+
+def blob_of(account: pds_server.Account, ref: dict[str, Any]) -> bytes:
+    cid = ref["ref"]["$link"]
+    url = f"{account.service}/xrpc/com.atproto.sync.getBlob?did={account.did}&cid={cid}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return bytes(response.read())
+
+
+def test_a_link_becomes_a_card_with_the_pages_title_description_and_image(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+    article_site: str,
+) -> None:
+    image = tiny_png()
+    _Site.pages = {
+        "/2019/10/trial": (200, "text/html; charset=utf-8", ARTICLE),
+        "/images/court.png": (200, "image/png", image),
+    }
+    link = f"{article_site}/2019/10/trial"
+    site.post("a", f"title: Trial\nurl: {link}\napproved: true\n")
+    site.post("b", f"title: Gone\nurl: {article_site}/gone\napproved: true\npriority: -1\n")
+    tick(site, account, connect, sleeps)
+    tick(site, account, connect, sleeps, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+    card_post, plain_post = stored(account)
+    external = card_post["value"]["embed"]["external"]
+    assert card_post["value"]["embed"]["$type"] == "app.bsky.embed.external"
+    assert (external["uri"], external["title"], external["description"]) == (
+        link,
+        "Albania – the MEK trial",
+        "Families came from Iran to hear the case.",
+    )
+    assert external["thumb"]["mimeType"] == "image/png"
+    assert blob_of(account, external["thumb"]) == image  # the page's picture, uploaded
+    # a page that cannot be fetched: the post goes out all the same, its link clickable
+    assert "embed" not in plain_post["value"]
+    (facet,) = plain_post["value"]["facets"]
+    assert facet["features"][0]["uri"] == f"{article_site}/gone"
+
+
+def test_an_image_goes_with_its_alt_text_and_no_card(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+    article_site: str,
+) -> None:
+    image = tiny_png()
+    _Site.pages = {"/a": (200, "text/html", ARTICLE)}
+    site.write("media/court.png", image)
+    alt = "Families outside the court in Tirana, Albania"
+    site.post(
+        "a",
+        f"title: Trial\nurl: {article_site}/a\napproved: true\n"
+        f"image: {{path: media/court.png, alt: {alt!r}}}\n",
+    )
+    tick(site, account, connect, sleeps)
+    (record,) = stored(account)
+    embed = record["value"]["embed"]
+    assert embed["$type"] == "app.bsky.embed.images"  # images or a card, never both
+    (picture,) = embed["images"]
+    assert picture["alt"] == alt
+    assert blob_of(account, picture["image"]) == image

@@ -119,6 +119,17 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class LinkCard:
+    """A page's Open Graph card (bot.pages), for a network that shows links as cards."""
+
+    uri: str
+    title: str
+    description: str
+    thumb: bytes | None = None  # the page's image, checked to be one
+    thumb_type: str | None = None
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """One part as it is to be sent."""
 
@@ -126,6 +137,7 @@ class Outgoing:
     media: tuple[str, ...] = ()  # the uploaded images' handles (``upload``)
     token: str | None = None  # chosen before the first request (``token``), stored
     uncertain: bool = False  # an earlier request may have published it
+    card: LinkCard | None = None  # the link's card, for a first part without images
 
 
 class Journal(Protocol):
@@ -138,6 +150,7 @@ class Journal(Protocol):
 class Network(Protocol):
     name: str
     journal: Journal | None
+    link_cards: bool  # whether it shows a post's link as a card (then the runner fetches it)
 
     def token(self, now: datetime) -> str | None: ...
     def upload(

@@ -41,7 +41,7 @@ from bot.networks.bluesky.text import facets
 from bot.retries import RetryBudget, backoff, retrying
 
 if TYPE_CHECKING:
-    from bot.networks import Attachment, Journal, Outgoing, Reply
+    from bot.networks import Attachment, Journal, LinkCard, Outgoing, Reply
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def post_url(uri: str, handle: str) -> str:
 
 class BlueskyNetwork:
     name = "bluesky"
+    link_cards = True  # a link is a card only if the client makes one (app.bsky.embed.external)
 
     def __init__(
         self,
@@ -219,7 +220,29 @@ class BlueskyNetwork:
                 "$type": "app.bsky.embed.images",
                 "images": [{"image": i["blob"], "alt": i["alt"]} for i in images],
             }
+        elif part.card is not None:  # an embed is images or a card, never both
+            record["embed"] = {
+                "$type": "app.bsky.embed.external",
+                "external": self._card(part.card),
+            }
         return record
+
+    def _card(self, card: LinkCard) -> dict[str, Any]:
+        external: dict[str, Any] = {
+            "uri": card.uri,
+            "title": card.title,
+            "description": card.description,
+        }
+        if card.thumb is not None:
+            try:
+                blob = self._journaled(
+                    "media", lambda: self._client.upload_blob(card.thumb).blob, uncertain=False
+                )
+            except PublishError as error:  # the card goes without its picture
+                log.info("the link card's image was not uploaded: %s", error)
+            else:
+                external["thumb"] = blob.model_dump(by_alias=True, exclude_none=True)
+        return external
 
     def _create(self, did: str, key: str, part: Outgoing, reply: Reply | None) -> Remote:
         data = models.ComAtprotoRepoCreateRecord.Data(

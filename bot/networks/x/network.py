@@ -31,6 +31,7 @@ def status_url(tweet_id: str) -> str:
 
 class XNetwork:
     name = "x"
+    link_cards = False  # X makes its own cards from the link
 
     def __init__(self, publisher: Publisher, budget: RetryBudget) -> None:
         self.publisher = publisher
