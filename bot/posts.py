@@ -561,6 +561,8 @@ class _PostReader:
         publish_at, not_before, expires = self.timing(config.timezone)
         image = _image(data.get("image"), config, self.problem)
         networks = self.networks(config)
+        if image is not None:
+            self.image_fits(image, data["image"]["path"], networks, config)
         post = Post(
             id=post_id,
             file=file,
@@ -678,6 +680,29 @@ class _PostReader:
                 continue
             parts.append(part)
         return tuple(parts)
+
+    def image_fits(
+        self, image: Image, path: str, networks: tuple[str, ...], config: Config
+    ) -> None:
+        """An image too large for one of the post's networks is named, with that network."""
+        from bot.networks import entry, image_limit  # noqa: PLC0415
+
+        try:
+            size = image.path.stat().st_size
+        except OSError:
+            return  # gone since it was checked: the run says so when it sends it
+        chosen = [name for name in config.networks if not networks or name in networks]
+        for name in chosen:
+            limit = image_limit(name)
+            if size > limit:
+                others = [other for other in chosen if other != name]
+                leave_out = f", or leave {entry(name).label} out: networks: [{', '.join(others)}]"
+                self.problem(
+                    "image",
+                    f"image {path!r} is {size:,} bytes; {entry(name).label} takes at most "
+                    f"{limit:,}: make it smaller{leave_out if others else ''}",
+                    field="image.path",
+                )
 
     def networks(self, config: Config) -> tuple[str, ...]:
         """``networks: [bluesky]``: only these of the configured networks; () = all."""

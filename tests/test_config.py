@@ -270,3 +270,24 @@ def test_preview_shows_each_network_against_its_own_limit_and_what_does_not_fit_
         "queue/long.yaml:1: does not fit on Bluesky: text is 320/300; it is sent as written, "
         "so cut it by 20"
     ]
+
+
+def test_check_names_an_image_too_large_for_bluesky_and_how_to_send_it_anyway(
+    deployment: Deployment, cli: Callable[..., Result]
+) -> None:
+    deployment.write(
+        "config/bot.yaml", "timezone: Europe/London\nnetworks:\n  x: {}\n  bluesky: {}\n"
+    )
+    deployment.write("media/big.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 2_500_000)  # < 5 MB for X
+    image = "image: {path: media/big.png, alt: A chart}\n"
+    deployment.post("both", "title: A\nurl: https://example.org/a\napproved: true\n" + image)
+    deployment.post(
+        "x-only",
+        "title: B\nurl: https://example.org/b\napproved: true\nnetworks: [x]\n" + image,
+    )
+    checked = cli("--root", deployment.root, "check")
+    assert checked.status == 1
+    assert checked.out.splitlines() == [
+        "queue/both.yaml:4: image 'media/big.png' is 2,500,008 bytes; Bluesky takes at most "
+        "2,000,000: make it smaller, or leave Bluesky out: networks: [x]"
+    ]

@@ -186,6 +186,12 @@ class Counting:
     prefix_lengths: Callable[[str], list[int]]  # measure of each prefix value[:i], i = 0..len
 
 
+def image_limit(name: str) -> int:
+    """The largest image, in bytes, network ``name`` takes (its folder's MAX_IMAGE_BYTES)."""
+    limit: int = importlib.import_module(REGISTRY[name].module).MAX_IMAGE_BYTES
+    return limit
+
+
 def counting_of(name: str) -> Counting:
     """How network ``name`` counts (its folder's ``COUNTING``; imports only its text rules)."""
     module = importlib.import_module(REGISTRY[name].module)

@@ -15,9 +15,12 @@ if TYPE_CHECKING:
     from bot.networks import Network
     from bot.retries import RetryBudget
 
-__all__ = ["COUNTING", "connect"]
+__all__ = ["COUNTING", "MAX_IMAGE_BYTES", "connect"]
 
 DEFAULT_SERVICE = "https://bsky.social"
+MAX_IMAGE_BYTES = (
+    2_000_000  # app.bsky.embed.images#image: image maxSize (1,000,000 in older lexicons)
+)
 
 
 def connect(variables: Mapping[str, str], budget: RetryBudget, state: Path) -> Network:

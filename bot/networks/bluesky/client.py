@@ -37,6 +37,7 @@ from atproto import Client, exceptions, models
 from atproto_client.request import Request
 
 from bot.networks import AccountRefused, PostRefused, PublishError, Remote, Retryable
+from bot.networks.bluesky import MAX_IMAGE_BYTES
 from bot.networks.bluesky.text import facets
 from bot.retries import RetryBudget, backoff, retrying
 
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POST = "app.bsky.feed.post"
-MAX_IMAGE_BYTES = 2_000_000  # app.bsky.embed.images#image: image maxSize
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 _BASE32_SORTABLE = "234567abcdefghijklmnopqrstuvwxyz"
 _T = TypeVar("_T")

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from bot.networks import Network
     from bot.retries import RetryBudget
 
-__all__ = ["COUNTING", "connect"]
+__all__ = ["COUNTING", "MAX_IMAGE_BYTES", "connect"]
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # X's v2 media upload: images up to 5 MB
 
 # X's weighted length (twitter-text v3: URLs 23, CJK and emoji 2).
 COUNTING = Counting(MAX_WEIGHTED_LENGTH, weighted_length, weighted_length_at_most, prefix_lengths)
