@@ -631,6 +631,7 @@ def _local(moment: datetime, config: Config, **form: bool) -> str:
 
 def show_plan(config: Config, args: argparse.Namespace) -> int:
     from bot import reports  # noqa: PLC0415
+    from bot.posts import targets  # noqa: PLC0415
 
     now = _now(args, config)
     endpoint = args.secrets.endpoint()
@@ -644,7 +645,7 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
                 "at": iso_utc(entry.at),
                 "post_id": entry.post.id,
                 "slot": iso_utc(entry.slot) if entry.slot else None,
-                "networks": list(config.networks),
+                "networks": targets(entry.post, config),
             }
             print(json.dumps(line, ensure_ascii=False))
         for item in planned.will_not_go_out:
@@ -667,9 +668,11 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
             f"PAUSED since {_local(since, config)} ({reason or 'no reason given'}): runs publish "
             "nothing until `interlink-bot resume`; this is the plan once resumed"
         )
+    several = len(config.networks) > 1
     for entry in planned.entries:
         kind = "slot" if entry.slot else "at  "
-        print(f"{_local(entry.at, config, weekday=True)}  {kind}  {entry.post.id}")
+        to = f"  → {', '.join(targets(entry.post, config))}" if several else ""
+        print(f"{_local(entry.at, config, weekday=True)}  {kind}  {entry.post.id}{to}")
     if not planned.entries:
         print(f"nothing to publish in the next {args.days} day{'s' if args.days != 1 else ''}")
     if planned.held:

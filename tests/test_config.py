@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import time
 
@@ -245,6 +246,19 @@ def test_a_post_names_its_networks_among_the_configured_ones(
     ]
     shown = cli("--root", deployment.root, "preview", "only-bluesky").out.splitlines()
     assert shown[1:] == ["  Bluesky · 27/300", "  │ Story https://example.org/a"]
+    deployment.post("both", "title: Both\nurl: https://example.org/c\napproved: true\n")
+    planned = cli("--root", deployment.root, "plan", "--days", "1", "--now", "2026-01-05 08:00")
+    assert planned.out.splitlines()[:2] == [
+        "Mon 2026-01-05 09:00 GMT  slot  both  → x, bluesky",
+        "Mon 2026-01-05 13:00 GMT  slot  only-bluesky  → bluesky",
+    ]
+    lines = [
+        json.loads(line)
+        for line in cli(
+            "--root", deployment.root, "plan", "--days", "1", "--now", "2026-01-05 08:00", "--json"
+        ).out.splitlines()
+    ]
+    assert [line.get("networks") for line in lines[:2]] == [["x", "bluesky"], ["bluesky"]]
 
 
 def test_preview_shows_each_network_against_its_own_limit_and_what_does_not_fit_where(
