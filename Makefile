@@ -18,7 +18,7 @@ JS_STAMP := tests/js/node_modules/.installed
 # from source against the wheel's headers (tools/install_pds.py). About 2.5 minutes, once.
 PDS_STAMP := tests/pds/node_modules/.installed
 
-.PHONY: demo test test-latest lint bench constraints clean
+.PHONY: demo demo-bluesky test test-latest lint bench constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ $(PDS_STAMP): tests/pds/package.json tests/pds/package-lock.json tools/install_p
 # check the queue, publish what is due on a Tuesday of cron runs, show the log.
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py
+
+# The same, with Bluesky too: a PDS started here on 127.0.0.1 (the tests' one).
+demo-bluesky: $(STAMP) $(PDS_STAMP)
+	$(BIN)/python tools/demo.py --local-pds
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -745,18 +745,25 @@ def show_log(config: Config, args: argparse.Namespace) -> int:
         return OK
     if endpoint and not args.json:
         print(f"{_rehearsal_mark(endpoint)}these are the rehearsal's records, not the real ones")
+    width = _network_width(config, [line.record.network for line in lines])
     for line in lines:
         record = line.record
         if args.json:
             print(json.dumps(_log_entry(record), ensure_ascii=False))
             continue
         print(
-            f"{_local(record.at, config, seconds=True)}  {record.status:<9}  {record.network}  "
+            f"{_local(record.at, config, seconds=True)}  {record.status:<9}  "
+            f"{record.network:<{width}}  "
             f"{record.post_id}{line.label}  (attempts: {record.attempts})  {line.detail}".rstrip()
         )
     if not lines and not args.json:
         print("nothing published yet")
     return OK
+
+
+def _network_width(config: Config, shown: list[str]) -> int:
+    """The network column's width: the longest name configured or shown."""
+    return max(len(name) for name in [*config.networks, *shown])
 
 
 def _show_attempts(
@@ -768,7 +775,9 @@ def _show_attempts(
 ) -> int:
     from bot.reports import part_label, thread_lengths  # noqa: PLC0415
 
-    attempts = ledger.attempts(post_id)[: args.limit]
+    every = ledger.attempts(post_id)
+    attempts = [a for a in every if args.network in (None, a.network)][: args.limit]
+    width = _network_width(config, [attempt.network for attempt in attempts])
     counts = thread_lengths(ledger, ledger.records())
     if endpoint and not args.json:
         print(f"{_rehearsal_mark(endpoint)}these are the rehearsal's requests, not the real ones")
@@ -790,7 +799,7 @@ def _show_attempts(
         answer = str(attempt.http_status) if attempt.http_status else "-"
         detail = attempt.error or ("no answer came" if attempt.outcome == "unknown" else "")
         print(
-            f"{_local(attempt.at, config, seconds=True)}  {attempt.network}  {where}  "
+            f"{_local(attempt.at, config, seconds=True)}  {attempt.network:<{width}}  {where}  "
             f"{attempt.kind:<8}  {attempt.outcome:<9}  {answer:>3}  {detail}".rstrip()
         )
     if not attempts and not args.json:

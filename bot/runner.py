@@ -129,12 +129,14 @@ def run(
     endpoint: str | None = None,
     budget: RetryBudget | None = None,
     notify_urls: list[str] | None = None,
+    link_card: Callable[[str], LinkCard | None] | None = None,
 ) -> RunReport:
     """Publish what is due at ``now``. ``accounts``: how each configured network is reached
     (a network without one has no credentials); ``endpoint``: the base URL of a rehearsal
     (its records are kept apart from the real ones); ``budget``: the run's retry budget
     (tests make it small); ``notify_urls``: where problems are told (notify.urls and
-    NOTIFY_URLS). After a run that completed, the heartbeat URL is fetched."""
+    NOTIFY_URLS); ``link_card``: how a link's card is read (bot.pages.link_card; tests keep
+    it offline). After a run that completed, the heartbeat URL is fetched."""
     report = RunReport(rehearsal=endpoint or None)
 
     def go(ledger: Ledger) -> None:
@@ -147,6 +149,7 @@ def run(
                 accounts=accounts or {},
                 budget=budget or RetryBudget(),
                 notify_urls=notify_urls or [],
+                link_card=link_card,
             ).go(dry_run=dry_run)
         finally:
             ledger.close()
@@ -204,8 +207,10 @@ class _Run:
         accounts: Mapping[str, Account],
         budget: RetryBudget,
         notify_urls: list[str],
+        link_card: Callable[[str], LinkCard | None] | None = None,
     ) -> None:
         self.config, self.now, self.ledger, self.report = config, now, ledger, report
+        self.link_card = link_card
         self.accounts, self.budget = accounts, budget
         self.notify_urls = notify_urls
         self.clients: dict[str, Network] = {}
@@ -564,9 +569,11 @@ class _Run:
         if not work.url:
             return None
         if work.url not in self.cards:
-            from bot.pages import link_card  # noqa: PLC0415 - only when a network shows cards
+            if self.link_card is None:
+                from bot.pages import link_card  # noqa: PLC0415 - only for a card
 
-            self.cards[work.url] = link_card(work.url)
+                self.link_card = link_card
+            self.cards[work.url] = self.link_card(work.url)
         return self.cards[work.url]
 
     def _published(self, copy: Copy, part: int, remote: Remote) -> None:

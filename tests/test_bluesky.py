@@ -22,9 +22,11 @@ import pytest
 
 from bot.config import load_config
 from bot.ledger import Copy, Ledger
+from bot.networks import LinkCard
 from bot.networks.bluesky.client import BlueskyNetwork, tid
 from bot.networks.x.client import Credentials, Publisher
 from bot.networks.x.sandbox import Sandbox
+from bot.pages import link_card
 from bot.retries import RetryBudget
 from bot.runner import Account, RunReport, run
 from tests import pds_server
@@ -92,7 +94,14 @@ def tick(
     now: datetime = AT_SLOT,
 ) -> RunReport:
     config = load_config(site.root)
-    return run(config, now, accounts=accounts(site, account, connect, sleeps))
+    return run(config, now, accounts=accounts(site, account, connect, sleeps), link_card=local_card)
+
+
+def local_card(url: str) -> LinkCard | None:
+    """bot.pages.link_card for the tests' own pages: no test goes online."""
+    if not url.startswith("http://127.0.0.1:"):
+        return None  # example.org: as a page that cannot be fetched
+    return link_card(url)
 
 
 def plain(value: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +264,10 @@ def test_x_down_never_holds_up_bluesky_and_its_copy_goes_out_later_once(
     assert len(stored(account)) == 1
     assert "published a on Bluesky" in "\n".join(first.done)
     log = cli("--root", site.root, "log").out
-    assert "retrying   x  a  (attempts: 6)  X is having trouble (503: Service Unavailable)" in log
+    assert (
+        "retrying   x        a  (attempts: 6)  X is having trouble (503: Service Unavailable)"
+        in log
+    )
     assert "published  bluesky  a  (attempts: 1)  https://bsky.app/profile/" in log
     # X is back (its script is spent)
     later = tick(site, account, connect, sleeps, datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
@@ -276,9 +288,11 @@ def test_a_run_killed_while_its_post_is_held_leaves_exactly_one_record(
     account: pds_server.Account,
     cli: Callable[..., Result],
     pds_got_it: bool,
+    article_site: str,
 ) -> None:
     deployment.write("config/bot.yaml", CONFIG.replace("  x: {}\n", ""))
-    deployment.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    # its link is a page of this test's (a 404: no card), so the run never goes online
+    deployment.post("a", f"title: Story\nurl: {article_site}/a\napproved: true\n")
     proxy = PdsProxy(pds.url)
     with serving(proxy):
         env = {

@@ -4,6 +4,11 @@ Copies config/, queue/ and media/ to a temporary folder (so no state is left her
 `interlink-bot sandbox` on a free port with demonstration credentials (it checks every OAuth
 1.0a signature against them, as X does), then plays the cron runs of one Tuesday with
 `run --now`, and shows `log`, `log --attempts`, `status` and what the sandbox received.
+
+With BLUESKY_HANDLE and BLUESKY_APP_PASSWORD set (and BLUESKY_SERVICE for another PDS than
+bsky.social), the posts go to that Bluesky account too — really: use a test account. With
+`--local-pds` (`make demo-bluesky`), they go to a Bluesky PDS started here on 127.0.0.1 (the
+tests' one, tests/pds, which `make test` installs), with an account made for the demo.
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 BOT = [sys.executable, "-m", "bot"]
@@ -35,14 +44,61 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def bluesky(local_pds: bool) -> Iterator[dict[str, str]]:
+    """The Bluesky variables for the demo: the environment's, a local PDS's, or none."""
+    if not local_pds:
+        names = ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD", "BLUESKY_SERVICE")
+        yield {name: os.environ[name] for name in names if os.environ.get(name)}
+        return
+    sys.path.insert(0, str(REPO))
+    from tests import pds_server  # noqa: PLC0415 - the tests' PDS, only for this
+
+    if not pds_server.installed():
+        sys.exit("the local PDS is not installed: run `make test` once (it installs tests/pds)")
+    with pds_server.running_pds() as pds:
+        account = pds_server.create_account(pds.url, f"newsdesk{pds.handle_domains[0]}")
+        print(f"a local Bluesky PDS at {pds.url}, account {account.handle}")
+        yield {
+            "BLUESKY_HANDLE": account.handle,
+            "BLUESKY_APP_PASSWORD": account.app_password,
+            "BLUESKY_SERVICE": pds.url,
+        }
+
+
+def bluesky_posts(variables: dict[str, str]) -> list[dict[str, Any]]:
+    """What the Bluesky account's repo holds, as its PDS says."""
+    service = variables.get("BLUESKY_SERVICE", "https://bsky.social").rstrip("/")
+
+    def xrpc(method: str, **params: str) -> dict[str, Any]:
+        url = f"{service}/xrpc/{method}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            result: dict[str, Any] = json.load(answer)
+            return result
+
+    did = xrpc("com.atproto.identity.resolveHandle", handle=variables["BLUESKY_HANDLE"])["did"]
+    found = xrpc(
+        "com.atproto.repo.listRecords", repo=did, collection="app.bsky.feed.post", limit="100"
+    )
+    return sorted(found["records"], key=lambda record: record["uri"])
+
+
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="interlink-demo-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="interlink-demo-") as folder,
+        bluesky("--local-pds" in sys.argv[1:]) as bluesky_variables,
+    ):
         root = Path(folder)
         for name in ("config", "queue", "media"):
             if (REPO / name).is_dir():
                 shutil.copytree(REPO / name, root / name)
+        to_bluesky = {"BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"} <= set(bluesky_variables)
+        if to_bluesky:
+            with (root / "config" / "bot.yaml").open("a", encoding="utf-8") as config:
+                config.write("networks:\n  x: {}\n  bluesky: {}\n")
         port = free_port()
         env = {
+            **bluesky_variables,
             **os.environ,
             "BOT_ROOT": str(root),
             "X_API_KEY": "demo-api-key",
@@ -75,6 +131,21 @@ def main() -> int:
                 reply = " (reply)" if post["in_reply_to"] else ""
                 image = " [with image]" if post.get("media_ids") else ""
                 print(f"  #{post['id']}{reply}{image}: {post['text'][:80]}")
+            if to_bluesky:
+                records = bluesky_posts(bluesky_variables)
+                print(f"\nBluesky's repo holds {len(records)} posts:")
+                for record in records:
+                    value = record["value"]
+                    reply = " (reply)" if "reply" in value else ""
+                    embed = value.get("embed", {}).get("$type", "").rsplit(".", 1)[-1]
+                    shown = f" [{embed}]" if embed else ""
+                    links = sum(
+                        f["features"][0]["$type"].endswith("#link") for f in value.get("facets", [])
+                    )
+                    print(
+                        f"  {record['uri'].rsplit('/', 1)[1]}{reply}{shown} ({links} link"
+                        f"{'s' if links != 1 else ''} clickable): {value['text'][:60]}"
+                    )
         finally:
             sandbox.terminate()
             sandbox.wait(timeout=10)
