@@ -455,15 +455,46 @@ class Ledger:
         ).fetchone()
         return row[0] if row else None
 
-    def waiting(
-        self, copy: Copy, text: str, message: str, now: datetime, *, url: str | None
+    def queue_copies(
+        self,
+        copies: list[Copy],
+        text: dict[str, str],
+        now: datetime,
+        *,
+        url: str | None,
+        slot: datetime | None,
     ) -> None:
-        """A copy whose post had its turn but that was not sent (its network refused the
-        account, is rate-limited, or lacks credentials): it goes out at a later run."""
+        """A post's turn has come: one row for each of its copies, written together before
+        any is sent, so a run that dies after the first network still owes the others
+        (``text``: each network's first part)."""
+        with self._db:
+            self._db.execute("DELETE FROM settings WHERE key = 'quiet'")
+            self._db.executemany(
+                "INSERT INTO parts (post_id, network, part, status, text, url, slot, at) "
+                "VALUES (?, ?, 0, 'retrying', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
+                    (*copy, text[copy.network], url, iso_utc(slot) if slot else None, iso_utc(now))
+                    for copy in copies
+                ],
+            )
+
+    def waiting(self, copy: Copy, message: str, now: datetime) -> None:
+        """A copy not sent because its network takes nothing now (refused account, rate
+        limit, no credentials): why, until a later run sends it."""
         self._write(
-            "INSERT INTO parts (post_id, network, part, status, text, url, error, at) "
-            "VALUES (?, ?, 0, 'retrying', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (*copy, text, url, message, iso_utc(now)),
+            "UPDATE parts SET error = ?, at = ? WHERE post_id = ? AND network = ? AND part = 0 "
+            "AND status = 'retrying'",
+            (message, iso_utc(now), *copy),
+        )
+
+    def forget_copy(self, copy: Copy) -> None:
+        """Drop a copy that was never sent and never will be (its post was withdrawn from
+        that network, unapproved or removed): nothing of it is out, so nothing is lost."""
+        self._write(
+            "DELETE FROM parts WHERE post_id = ? AND network = ? AND status = 'retrying' "
+            "AND uncertain = 0 AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.post_id = ? "
+            "AND p.network = ? AND p.status IN ('published', 'pending'))",
+            (*copy, *copy),
         )
 
     # --- attempts: one row per request ------------------------------------------------------

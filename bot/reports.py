@@ -389,6 +389,8 @@ def _detail(record: Record) -> str:
         return record.remote_url or record.remote_id or "(its id was not returned)"
     if record.status == PENDING:
         return "being sent now (or a run was stopped while sending: the next run resolves it)"
+    if record.status == RETRYING and not record.error and not record.attempts:
+        return "its turn came: goes out on this network at the next run"
     if record.status == RETRYING and not record.error:
         return "back in line (retry): goes out at the next run or slot"
     return record.error or ""

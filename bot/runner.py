@@ -53,7 +53,7 @@ from bot.quiet_marker import make_marker
 from bot.reports import WillNotGoOut, outage, part_label, will_not_go_out
 from bot.retries import RetryBudget
 from bot.schedule import History, current_slot, due, next_slot
-from bot.times import local
+from bot.times import local, until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -114,6 +114,9 @@ class _Work:
     parent: Remote | None = None  # the part before ``start``
     pending: frozenset[int] = frozenset()  # parts whose last request has no known outcome
     image: Image | None = None  # sent with the first part
+    waiting: bool = False  # never sent: its post went out on another network
+    withdrawn: bool = False  # never sent, and its post no longer goes to this network
+    expired: str = ""  # never sent, and its post expired: why it will not go out
 
     @property
     def copy(self) -> Copy:
@@ -216,6 +219,7 @@ class _Run:
         self.clients: dict[str, Network] = {}
         self.cards: dict[str, LinkCard | None] = {}  # link -> its page's card, this run
         self.stopped: dict[str, str] = {}  # network -> why nothing more goes to it this run
+        self.skipped: set[str] = set()  # posts none of whose networks takes anything now
         # network -> the credential names not set; absent: not looked at in this run
         self.missing_credentials: dict[str, list[str]] = {}
 
@@ -241,7 +245,19 @@ class _Run:
                 self._mark_quiet(fingerprint, told)
             return
         posts = {post.id: post for post in queue.posts}
-        unfinished = _unfinished(self.ledger.records(), posts, self.config)
+        unfinished = _unfinished(
+            self.ledger.records(), posts, self.config, self.now, _invalid_ids(queue, self.config)
+        )
+        if not dry_run:
+            for work in unfinished:
+                if work.withdrawn:
+                    self.ledger.forget_copy(work.copy)
+            for work in unfinished:
+                if work.expired:
+                    self.ledger.failed(
+                        work.copy, 0, work.expired, self.now, for_good=True, uncertain=False
+                    )
+        unfinished = [work for work in unfinished if not (work.withdrawn or work.expired)]
         if dry_run:
             history = History(self.ledger.records(), self.config)
             chosen = due(queue.posts, history, self.now, self.config)
@@ -260,30 +276,50 @@ class _Run:
             for _ in range(_MAX_TURNS):
                 # A post that fails for good gives its turn to the next one (SPEC).
                 history = History(self.ledger.records(), self.config)
-                chosen = due(queue.posts, history, self.now, self.config)
-                sent = [self._turn(self._fresh(item.post, item.slot)) for item in chosen]
+                waiting = [post for post in queue.posts if post.id not in self.skipped]
+                chosen = due(waiting, history, self.now, self.config)
+                sent = [self._turn(item.post, self._fresh(item.post, item.slot)) for item in chosen]
                 if all(sent):
                     break
         except _StopRun:
             pass
         self._problems(queue, dry_run=False)
 
-    def _turn(self, copies: list[_Work]) -> bool:
+    def _turn(self, post: Post, copies: list[_Work]) -> bool:
         """A post's turn: it goes out on every network it is meant for. False if it failed
-        for good on all of them (the next post then takes the turn); _StopRun if none of its
-        networks takes requests in this run."""
+        for good on all of them, or none of its networks takes anything in this run: the
+        next post then takes the turn (this one keeps its place for the next runs);
+        _StopRun if no network takes anything in this run."""
+        if all(work.network in self.stopped for work in copies):
+            return self._skip(post)
+        if len(copies) > 1:
+            # Written before anything is sent: a run that dies after the first network still
+            # owes the others their copies (SPEC: Several networks).
+            first = copies[0]
+            self.ledger.queue_copies(
+                [work.copy for work in copies],
+                {work.network: work.parts[0] for work in copies},
+                self.now,
+                url=first.url,
+                slot=first.slot,
+            )
         results = [self._send_copy(work) for work in copies]
         if all(result is None for result in results):
-            if set(self.stopped) >= set(self.networks):
-                raise _StopRun  # every network stopped: later posts would fare no better
-            return True  # its networks take nothing now; the post keeps its place in line
+            return self._skip(post)
         for work, result in zip(copies, results, strict=True):
             if result is None and work.network in self.stopped:
                 # Its post had its turn on another network: this copy is kept in line and
-                # goes out at a later run, without waiting for a slot (SPEC: Several networks).
-                why = self.stopped[work.network]
-                self.ledger.waiting(work.copy, work.parts[0], why, self.now, url=work.url)
+                # goes out at a later run, without waiting for a slot.
+                self.ledger.waiting(work.copy, self.stopped[work.network], self.now)
         return any(result is not False for result in results)
+
+    def _skip(self, post: Post) -> bool:
+        """None of the post's networks takes anything now: the next post takes its turn in
+        this run, and it keeps its place for the next runs."""
+        if set(self.stopped) >= set(self.networks):
+            raise _StopRun  # every network stopped: later posts would fare no better
+        self.skipped.add(post.id)
+        return False
 
     def _send_copy(self, work: _Work) -> bool | None:
         """Send one copy: True if it went out (or waits for a later run), False if it failed
@@ -451,7 +487,9 @@ class _Run:
         ]
 
     def _describe(self, work: _Work) -> None:
-        if work.pending or work.start > 0:
+        if work.waiting:
+            where = "waiting: its post went out on another network"
+        elif work.pending or work.start > 0:
             where = "unfinished: a killed run or a thread stopped part-way"
         elif work.slot:
             where = f"slot {local(work.slot, self.config.timezone)}"
@@ -661,12 +699,31 @@ class _Run:
         return False
 
 
-def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -> list[_Work]:
+def _invalid_ids(queue: Queue, config: Config) -> set[str]:
+    """The ids of the queue files that cannot be read now (an editor may be fixing them)."""
+    folder = config.shown(config.paths.queue) + "/"
+    return {
+        path.removeprefix(folder).rsplit(".", 1)[0]
+        for path in queue.invalid_files
+        if path.startswith(folder)
+    }
+
+
+def _unfinished(
+    records: list[Record],
+    posts: dict[str, Post],
+    config: Config,
+    now: datetime,
+    invalid: set[str],
+) -> list[_Work]:
     """What the next run resolves before anything else, copy by copy: a part left
     ``pending`` by a killed run, a part whose last request may have gone out
     (``uncertain``), a thread stopped part-way, and a copy that waited while its post went
     out on another network. Such a part is resolved by its network's own means (X's
     duplicate 403 holds only for a while), so these cannot wait for a slot.
+
+    A waiting copy goes out only while its post does: approved, unexpired, still meant for
+    that network; otherwise it is ``withdrawn`` (or ``expired``) and the run closes it.
     """
     by_copy: dict[Copy, dict[int, Record]] = {}
     for record in records:
@@ -686,13 +743,29 @@ def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -
             for number, record in parts.items()
             if record.status == PENDING or (record.status == RETRYING and record.uncertain)
         )
-        if first.status != PUBLISHED and 0 not in unknown and copy.post_id not in turn_taken:
+        never_sent = first.status != PUBLISHED and 0 not in unknown
+        if never_sent and copy.post_id not in turn_taken:
             continue  # not started, or waiting for its turn: the schedule decides
-        texts = [record.text for _, record in sorted(parts.items())]
         post = posts.get(copy.post_id)
+        if never_sent and copy.post_id in invalid:
+            continue  # its file cannot be read now: it waits for the editor's fix
+        if never_sent:
+            gone = post is None or not post.approved or copy.network not in targets(post, config)
+            if gone:
+                work.append(_Work(copy.post_id, copy.network, [], 0, None, None, withdrawn=True))
+                continue
+            assert post is not None
+            if post.expires is not None and post.expires <= now:
+                label = entry(copy.network).label
+                why = f"expired unpublished on {label} at {until(post.expires, config.timezone)}"
+                work.append(_Work(copy.post_id, copy.network, [], 0, None, None, expired=why))
+                continue
+        elif copy.network not in config.networks:
+            continue  # a network taken out of the config: its parts wait, in case it returns
+        texts = [record.text for _, record in sorted(parts.items())]
         if post is not None:
             rendered = [part.text for part in render_post(post, config, copy.network)]
-            if first.status != PUBLISHED and 0 not in unknown:
+            if never_sent:
                 texts = rendered  # never sent: the post as it reads now
             texts += rendered[len(texts) :]
         start = next(
@@ -707,7 +780,7 @@ def _unfinished(records: list[Record], posts: dict[str, Post], config: Config) -
         work.append(
             _Work(
                 copy.post_id, copy.network, texts, start, first.url, first.slot,
-                root, parent, unknown, image,
+                root, parent, unknown, image, waiting=never_sent,
             )
         )  # fmt: skip
     return work

@@ -440,3 +440,140 @@ def test_an_image_goes_with_its_alt_text_and_no_card(
     (picture,) = embed["images"]
     assert picture["alt"] == alt
     assert blob_of(account, picture["image"]) == image
+
+
+# --- two networks, one of them unable: nothing lost, nothing twice, the other goes on --------
+
+
+def only_x(site: Deployment, connect: Connect, now: datetime) -> RunReport:
+    """A run whose Bluesky credentials are not set."""
+    return run(load_config(site.root), now, accounts=on_x(connect), link_card=local_card)
+
+
+def test_caps_and_gaps_count_posts_not_copies(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+) -> None:
+    site.write(
+        "config/bot.yaml",
+        CONFIG.replace("daily: ['09:00', '13:00']", "daily: ['09:00', '13:00', '18:00']").replace(
+            "schedule:\n", "schedule:\n  max_per_day: 2\n"
+        ),
+    )
+    for name in ("a", "b", "c"):
+        site.post(name, f"title: {name}\nurl: https://example.org/{name}\napproved: true\n")
+    for hour in (9, 13, 18):
+        tick(site, account, connect, sleeps, datetime(2026, 1, 5, hour, 5, tzinfo=UTC))
+    # two posts a day, each on both networks: four copies, and c waits for tomorrow
+    assert [p["text"] for p in posts_on(emulator)] == [
+        "a https://example.org/a",
+        "b https://example.org/b",
+    ]
+    assert [r["value"]["text"] for r in stored(account)] == [
+        "a https://example.org/a",
+        "b https://example.org/b",
+    ]
+
+
+def test_a_network_without_credentials_is_told_once_and_its_copy_goes_out_when_they_are_set(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+    cli: Callable[..., Result],
+) -> None:
+    site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    first = only_x(site, connect, AT_SLOT)
+    assert first.problems == [
+        "bluesky: credentials are not set: BLUESKY_HANDLE and BLUESKY_APP_PASSWORD are "
+        "missing; put them in .env or the environment (see README: credentials)"
+    ]
+    assert [p["text"] for p in posts_on(emulator)] == ["Story https://example.org/a"]
+    log = cli("--root", site.root, "log").out.splitlines()
+    assert log[0].endswith(
+        "retrying   bluesky  a  (attempts: 0)  credentials are not set: BLUESKY_HANDLE and "
+        "BLUESKY_APP_PASSWORD are missing; put them in .env or the environment (see README: "
+        "credentials)"
+    )
+    again = only_x(site, connect, datetime(2026, 1, 5, 9, 10, tzinfo=UTC))
+    assert again.problems == []  # told once
+    assert len(again.persisting) == 1
+    # the credentials are set: the next run, not a slot, sends Bluesky's copy, and X's not again
+    later = tick(site, account, connect, sleeps, datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
+    assert [r["value"]["text"] for r in stored(account)] == ["Story https://example.org/a"]
+    assert len(posts_on(emulator)) == 1
+    assert later.cleared == [first.problems[0]]
+
+
+def test_a_run_that_dies_between_networks_still_owes_the_second_its_copy(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+) -> None:
+    class Killed(BaseException):
+        """The process dies here (a SIGKILL cannot be caught; this stands for it)."""
+
+    def dies(budget: RetryBudget) -> BlueskyNetwork:
+        raise Killed
+
+    site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    with pytest.raises(Killed):
+        run(
+            load_config(site.root),
+            AT_SLOT,
+            accounts={**on_x(connect), "bluesky": Account(dies)},
+            link_card=local_card,
+        )
+    assert len(posts_on(emulator)) == 1  # X's copy went out before the run died
+    tick(site, account, connect, sleeps, datetime(2026, 1, 5, 9, 10, tzinfo=UTC))
+    assert [r["value"]["text"] for r in stored(account)] == ["Story https://example.org/a"]
+    assert len(posts_on(emulator)) == 1
+
+
+@pytest.mark.parametrize(
+    "change", ["networks: [x]", "approved: false", "expires: 2026-01-05 09:30"]
+)
+def test_a_waiting_copy_goes_only_while_its_post_still_goes_there(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+    cli: Callable[..., Result],
+    change: str,
+) -> None:
+    site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    only_x(site, connect, AT_SLOT)  # Bluesky's copy waits for its credentials
+    field = change.split(":", maxsplit=1)[0]
+    content = "title: Story\nurl: https://example.org/a\napproved: true\n"
+    if field == "approved":
+        content = content.replace("approved: true", change)
+    else:
+        content += change + "\n"
+    site.post("a", content)
+    tick(site, account, connect, sleeps, datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
+    assert stored(account) == []
+    log = cli("--root", site.root, "log", "--network", "bluesky").out
+    if field == "expires":
+        assert "failed     bluesky  a  (attempts: 0)  expired unpublished on Bluesky at" in log
+    else:
+        assert log == "nothing published yet\n"  # withdrawn before it was ever sent
+
+
+def test_a_post_whose_only_network_takes_nothing_now_does_not_hold_up_the_others(
+    site: Deployment, emulator: Sandbox, connect: Connect
+) -> None:
+    site.post(
+        "a",
+        "title: First\nurl: https://example.org/a\napproved: true\npriority: 5\n"
+        "networks: [bluesky]\n",
+    )
+    site.post("b", "title: Second\nurl: https://example.org/b\napproved: true\n")
+    only_x(site, connect, AT_SLOT)
+    assert [p["text"] for p in posts_on(emulator)] == ["Second https://example.org/b"]
