@@ -577,3 +577,63 @@ def test_a_post_whose_only_network_takes_nothing_now_does_not_hold_up_the_others
     site.post("b", "title: Second\nurl: https://example.org/b\napproved: true\n")
     only_x(site, connect, AT_SLOT)
     assert [p["text"] for p in posts_on(emulator)] == ["Second https://example.org/b"]
+
+
+# --- sessions and refusals ----------------------------------------------------------------
+
+
+def test_a_session_the_pds_no_longer_takes_is_replaced_by_one_new_login(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    pds: pds_server.Pds,
+    account: pds_server.Account,
+) -> None:
+    proxy = PdsProxy(pds.url)
+    through_proxy = pds_server.Account(**{**account.__dict__, "service": proxy.url})
+    with serving(proxy):
+        site.post("a", "title: First\nurl: https://example.org/a\napproved: true\n")
+        tick(site, account=through_proxy, connect=connect, sleeps=sleeps)
+        assert proxy.calls["com.atproto.server.createSession"] == 1
+        session = site.root / "state" / "bluesky-session"
+        kept = session.read_text().split(":::")
+        header, payload, signature = kept[2].split(".")  # the access token, its signature spoilt
+        kept[2] = f"{header}.{payload}.{signature[::-1]}"
+        session.write_text(":::".join(kept))
+        site.post("b", "title: Second\nurl: https://example.org/b\napproved: true\n")
+        later = tick(site, through_proxy, connect, sleeps, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+        assert later.problems == []
+        assert [r["value"]["text"] for r in stored(account)] == [
+            "First https://example.org/a",
+            "Second https://example.org/b",
+        ]
+        assert proxy.calls["com.atproto.server.createSession"] == 2  # one new login, no more
+        assert session.read_text().split(":::")[2] != kept[2]  # the new session is kept
+
+
+def test_a_refused_app_password_is_told_once_and_the_post_waits_for_bluesky(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+    cli: Callable[..., Result],
+) -> None:
+    site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    wrong = pds_server.Account(**{**account.__dict__, "app_password": "not-the-app-password"})
+    first = tick(site, wrong, connect, sleeps)
+    assert len(first.problems) == 1
+    assert first.problems[0].startswith("bluesky: Bluesky refused the login (401")
+    assert first.problems[0].endswith(
+        "check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD; make a new app password in Settings → "
+        "Privacy and security → App passwords if it was revoked"
+    )
+    assert "not-the-app-password" not in "\n".join([*first.done, *first.problems])
+    assert len(posts_on(emulator)) == 1  # X is not held up
+    again = tick(site, wrong, connect, sleeps, datetime(2026, 1, 5, 9, 10, tzinfo=UTC))
+    assert again.problems == []  # told once
+    fixed = tick(site, account, connect, sleeps, datetime(2026, 1, 5, 9, 15, tzinfo=UTC))
+    assert [r["value"]["text"] for r in stored(account)] == ["Story https://example.org/a"]
+    assert fixed.cleared == first.problems
+    assert len(posts_on(emulator)) == 1

@@ -88,6 +88,7 @@ class BlueskyNetwork:
         self._client = Client(base_url=self.service, request=Request(timeout=timeout))
         self._client.on_session_change(lambda _event, _session: self._keep_session())
         self._did: str | None = None
+        self._session_spent = 0  # sessions the PDS refused in this run
         self._last_micros = 0
         self.journal: Journal | None = None
 
@@ -104,13 +105,27 @@ class BlueskyNetwork:
         except OSError as error:  # the run goes on; the next one logs in again
             log.warning("the Bluesky session could not be kept: %s", error.strerror)
 
+    def _forget_session(self) -> None:
+        """The PDS no longer takes the kept session (revoked, expired): log in anew."""
+        self._did = None
+        self._session_spent += 1
+        with contextlib.suppress(OSError):
+            self._session_file.unlink()
+
     def _signed_in(self) -> str:
-        """The account's DID, from the kept session or a new login."""
+        """The account's DID, from the kept session or a new login. AccountRefused when the
+        handle or app password is refused, or when even a new session is not taken."""
         if self._did is not None:
             return self._did
+        if self._session_spent > 1:
+            raise AccountRefused(
+                "Bluesky does not take the bot's session even after a new login; check the "
+                "app password (Settings → Privacy and security → App passwords)"
+            )
         kept = None
-        with contextlib.suppress(OSError):
-            kept = self._session_file.read_text()
+        if not self._session_spent:
+            with contextlib.suppress(OSError):
+                kept = self._session_file.read_text()
         if kept:
             try:
                 self._client.login(session_string=kept, fetch_bsky_profile=False)
@@ -120,16 +135,11 @@ class BlueskyNetwork:
                 )
                 kept = None
         if not kept:
+            # Not in the attempts table: a login is the account's, not a post's request.
             try:
-                self._retrying()(
-                    lambda: self._client.login(
-                        self.handle, self._password, fetch_bsky_profile=False
-                    )
-                )
-            except exceptions.UnauthorizedError:
-                raise _refused_login() from None
+                self._client.login(self.handle, self._password, fetch_bsky_profile=False)
             except exceptions.AtProtocolError as error:
-                raise _explain(error, uncertain=False) from None
+                raise _explain(error, uncertain=False, login=True) from None
             self._keep_session()
         session = self._client._session
         if session is None or not session.did:
@@ -150,7 +160,7 @@ class BlueskyNetwork:
     ) -> str:
         """The uploaded blob (as JSON, kept in the ledger) and the alt text with it."""
         del stored  # a blob not yet in a record may be gone; uploading again costs no post
-        self._signed_in()
+        self._retrying()(self._signed_in)
         data = image.path.read_bytes()
         if len(data) > MAX_IMAGE_BYTES:
             raise PostRefused(
@@ -167,12 +177,12 @@ class BlueskyNetwork:
         return handle
 
     def publish(self, part: Outgoing, reply: Reply | None) -> Remote:
-        did = self._signed_in()
         key = part.token or self.token(datetime.now(UTC))  # the runner always passes one
         uncertain = part.uncertain
 
         def attempt() -> Remote:
             nonlocal uncertain
+            did = self._signed_in()
             if uncertain:  # an earlier request may have made it: the key tells
                 found = self._get(did, key)
                 if found is not None:
@@ -281,6 +291,8 @@ class BlueskyNetwork:
             explained = _explain(error, uncertain=uncertain)
             if journal is not None:
                 journal.ended(explained.outcome, explained.http_status, str(explained))
+            if isinstance(explained, _SessionRefused):
+                self._forget_session()  # the retry logs in anew
             raise explained from None
         if journal is not None:
             journal.ended("ok", None, None)
@@ -303,37 +315,54 @@ class BlueskyNetwork:
         return backoff(state)
 
 
-def _refused_login() -> AccountRefused:
+class _SessionRefused(Retryable):
+    """The PDS no longer takes the session (ExpiredToken, InvalidToken, a revoked refresh
+    token, whatever the status code): worth a new login and one more try."""
+
+
+def _refused_login(detail: str) -> AccountRefused:
     error = AccountRefused(
-        "Bluesky refused the login (401): check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD; make "
-        "a new app password in Settings → Privacy and security → App passwords if it was "
+        f"Bluesky refused the login ({detail}): check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD; "
+        "make a new app password in Settings → Privacy and security → App passwords if it was "
         "revoked"
     )
     error.http_status = 401
     return error
 
 
-def _explain(error: exceptions.AtProtocolError, *, uncertain: bool) -> PublishError:
+def _error_name(response: Any) -> str:
+    """The XRPC error's name (``ExpiredToken``…), as the SDK holds it: a model or a dict."""
+    content = getattr(response, "content", None)
+    if isinstance(content, dict):
+        return str(content.get("error") or "")
+    return str(getattr(content, "error", None) or "")
+
+
+def _explain(
+    error: exceptions.AtProtocolError, *, uncertain: bool, login: bool = False
+) -> PublishError:
     """The network interface's outcome for an SDK error (``uncertain``: the request may have
-    made the record although no answer came)."""
+    made the record although no answer came; ``login``: it was createSession)."""
     response = getattr(error, "response", None)
     status = response.status_code if response is not None else None
     detail = str(error)
+    name = _error_name(response)
     explained: PublishError
     if isinstance(error, exceptions.RateLimitExceededError):
-        explained = Retryable("Bluesky rate limit reached (429)", reset=error.reset_at)
+        what = "login" if login else "rate"
+        explained = Retryable(f"Bluesky {what} limit reached (429)", reset=error.reset_at)
     elif response is None:  # no answer: a timeout, a dropped connection
         explained = Retryable(
             f"could not reach Bluesky ({type(error).__name__})", uncertain=uncertain
         )
-    elif status in (401, 403):
-        if "ExpiredToken" in detail or "InvalidToken" in detail:
-            explained = Retryable(f"the Bluesky session expired ({detail})")
-        else:
-            explained = _refused_login()
-    elif status is not None and (status >= 500 or status in (409, 413, 502)):
+    elif name in ("ExpiredToken", "InvalidToken") and not login:
+        explained = _SessionRefused(f"Bluesky no longer takes the session ({detail})")
+    elif status in (401, 403) or (login and status is not None and status < 500):
+        explained = _refused_login(detail)
+    elif (status is not None and status >= 500) or status in (409, 502):
         explained = Retryable(f"Bluesky is having trouble ({detail})", uncertain=uncertain)
-    else:
+    else:  # 400 InvalidRequest (too long, a bad facet), 413 too large
         explained = PostRefused(f"Bluesky rejected the post ({detail})")
     explained.http_status = status
+    explained.detail = detail
     return explained
