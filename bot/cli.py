@@ -331,9 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.ledger import damaged, ledger_file_name  # noqa: PLC0415
 
         state = root / "state" if config is None else config.paths.state
-        ledger_error = damaged(
-            error, state / ledger_file_name(secrets.values().get("X_API_BASE_URL"))
-        )
+        ledger_error = damaged(error, state / ledger_file_name(secrets.endpoint()))
         if ledger_error is not None:
             print(f"interlink-bot: {ledger_error}", file=sys.stderr)
             return CANNOT_RUN
@@ -500,10 +498,28 @@ class _Secrets:
         return self._values
 
     def endpoint(self) -> str | None:
-        """A rehearsal against another base URL (X_API_BASE_URL: the sandbox), or None."""
-        values = self.values()
-        endpoints = (values.get(e.endpoint or "") for e in REGISTRY.values())
-        return next((endpoint for endpoint in endpoints if endpoint), None)
+        """A rehearsal's stand-ins (the sandbox's URL, a local PDS's), or None: the real
+        accounts."""
+        from bot.networks import stand_ins  # noqa: PLC0415
+
+        return " ".join(stand_ins(self.values()).values()) or None
+
+    def left_out(self, config: Config) -> dict[str, str]:
+        """In a rehearsal, the configured networks that point at the real network, not at a
+        stand-in: left out, so that a rehearsal never publishes for real."""
+        from bot.networks import stand_ins  # noqa: PLC0415
+
+        rehearsed = stand_ins(self.values())
+        if not rehearsed:
+            return {}
+        return {
+            name: (
+                f"{entry(name).label} is left out of this rehearsal: it would publish for real; "
+                f"point {entry(name).endpoint or 'it'} at a stand-in on this machine to include it"
+            )
+            for name in config.networks
+            if name not in rehearsed
+        }
 
     def missing_credentials(self, network: str) -> list[str]:
         """The network's credential names not set; [] when all are."""
@@ -592,6 +608,7 @@ def run_once(config: Config, args: argparse.Namespace) -> int:
         _now(args, config),
         dry_run=args.dry_run,
         accounts=secrets.accounts(config),
+        left_out=secrets.left_out(config),
         endpoint=secrets.endpoint(),
         notify_urls=secrets.notify_urls(config),
     )

@@ -9,9 +9,9 @@ The schema grows by named migrations, each applied once in its own transaction
 (PRAGMA user_version counts them; the ``migrations`` table names them): a ledger written by an
 earlier version is upgraded in place on first use and loses nothing.
 
-A rehearsal (``X_API_BASE_URL`` set, e.g. to the sandbox) keeps its own ledger file beside the
-real one (``ledger_file_name``): nothing it records can change what the real deployment
-publishes (issue 8).
+A rehearsal (a network pointed at a stand-in: the sandbox, a local PDS) keeps its own ledger
+file beside the real one (``ledger_file_name``): nothing it records can change what the real
+deployment publishes (issue 8).
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ LEDGER_FILE = "ledger.sqlite3"
 
 PENDING, PUBLISHED, RETRYING, FAILED = "pending", "published", "retrying", "failed"
 OK, REFUSED, RETRYABLE, UNKNOWN = "ok", "refused", "retryable", "unknown"  # attempt outcomes
-
-
-_X_HOSTS = ("api.twitter.com", "api.x.com", "x.com", "twitter.com")
 
 
 def check_state_folder(folder: Path) -> None:
@@ -69,13 +66,13 @@ def make_state_folder(folder: Path) -> None:
 
 
 def ledger_file_name(endpoint: str | None) -> str:
-    """The ledger of the real account, or of a rehearsal against another base URL: one file
-    per endpoint, so a rehearsal never touches the real records. X's own hosts are the real
-    account, whatever the spelling: they never get a fresh, empty ledger."""
-    host = (endpoint or "").split("://")[-1].split("/")[0].split(":")[0].lower()
-    if not endpoint or host in _X_HOSTS:
+    """The ledger of the real accounts, or of a rehearsal against stand-ins (``endpoint``:
+    their URLs, as bot.networks.stand_ins finds them): one file per rehearsal, so a
+    rehearsal never touches the real records."""
+    if not endpoint:
         return LEDGER_FILE
-    readable = "".join(c if c.isalnum() or c in ".-" else "-" for c in endpoint.split("://")[-1])
+    addresses = " ".join(url.split("://")[-1] for url in endpoint.split())
+    readable = "".join(c if c.isalnum() or c in ".-" else "-" for c in addresses)
     return f"rehearsal-{readable.strip('-.')[:80]}.sqlite3"
 
 

@@ -133,13 +133,15 @@ def run(
     budget: RetryBudget | None = None,
     notify_urls: list[str] | None = None,
     link_card: Callable[[str], LinkCard | None] | None = None,
+    left_out: Mapping[str, str] | None = None,
 ) -> RunReport:
     """Publish what is due at ``now``. ``accounts``: how each configured network is reached
     (a network without one has no credentials); ``endpoint``: the base URL of a rehearsal
     (its records are kept apart from the real ones); ``budget``: the run's retry budget
     (tests make it small); ``notify_urls``: where problems are told (notify.urls and
     NOTIFY_URLS); ``link_card``: how a link's card is read (bot.pages.link_card; tests keep
-    it offline). After a run that completed, the heartbeat URL is fetched."""
+    it offline); ``left_out``: networks a rehearsal leaves out, with why. After a run that
+    completed, the heartbeat URL is fetched."""
     report = RunReport(rehearsal=endpoint or None)
 
     def go(ledger: Ledger) -> None:
@@ -153,6 +155,7 @@ def run(
                 budget=budget or RetryBudget(),
                 notify_urls=notify_urls or [],
                 link_card=link_card,
+                left_out=left_out or {},
             ).go(dry_run=dry_run)
         finally:
             ledger.close()
@@ -211,14 +214,17 @@ class _Run:
         budget: RetryBudget,
         notify_urls: list[str],
         link_card: Callable[[str], LinkCard | None] | None = None,
+        left_out: Mapping[str, str] | None = None,
     ) -> None:
         self.config, self.now, self.ledger, self.report = config, now, ledger, report
         self.link_card = link_card
+        self.left_out = dict(left_out or {})
         self.accounts, self.budget = accounts, budget
         self.notify_urls = notify_urls
         self.clients: dict[str, Network] = {}
         self.cards: dict[str, LinkCard | None] = {}  # link -> its page's card, this run
-        self.stopped: dict[str, str] = {}  # network -> why nothing more goes to it this run
+        # network -> why nothing more goes to it this run
+        self.stopped: dict[str, str] = dict(self.left_out)
         self.skipped: set[str] = set()  # posts none of whose networks takes anything now
         # network -> the credential names not set; absent: not looked at in this run
         self.missing_credentials: dict[str, list[str]] = {}
@@ -325,6 +331,7 @@ class _Run:
         """Send one copy: True if it went out (or waits for a later run), False if it failed
         for good, None if its network took nothing for it in this run."""
         if work.network in self.stopped:
+            self._say_left_out(work.network)
             return None
         try:
             return self._send(work)
@@ -435,11 +442,20 @@ class _Run:
             or (slot is not None and not self.ledger.slot_served(slot))
         )
 
+    def _say_left_out(self, network: str) -> None:
+        """A network a rehearsal leaves out is said so, once a run, when a post is for it."""
+        reason = self.left_out.pop(network, None)
+        if reason:
+            self.report.done.append(reason)
+
     def _would_send(self, networks: set[str]) -> None:
         """What would stop a real run from sending, said by a dry run: a rate limit in force,
         credentials not set. Nothing is connected to."""
         for network in self.networks:
             if network not in networks:
+                continue
+            if network in self.left_out:
+                self._say_left_out(network)
                 continue
             held = self._rate_limit_hold(network)
             if held:

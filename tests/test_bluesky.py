@@ -30,7 +30,7 @@ from bot.pages import link_card
 from bot.retries import RetryBudget
 from bot.runner import Account, RunReport, run
 from tests import pds_server
-from tests.conftest import Deployment, Result, Sleeps, on_x, posts_on, serving
+from tests.conftest import Deployment, Result, Sleeps, environment, on_x, posts_on, serving
 from tests.pds_proxy import PdsProxy
 from tests.test_pds_smoke import tiny_png
 from tests.test_publisher import script
@@ -289,6 +289,7 @@ def test_a_run_killed_while_its_post_is_held_leaves_exactly_one_record(
     cli: Callable[..., Result],
     pds_got_it: bool,
     article_site: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     deployment.write("config/bot.yaml", CONFIG.replace("  x: {}\n", ""))
     # its link is a page of this test's (a 404: no card), so the run never goes online
@@ -302,6 +303,8 @@ def test_a_run_killed_while_its_post_is_held_leaves_exactly_one_record(
             "BLUESKY_APP_PASSWORD": account.app_password,
             "BLUESKY_SERVICE": proxy.url,
         }
+        for name in ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD", "BLUESKY_SERVICE"):
+            monkeypatch.setenv(name, env[name])  # `log` reads this rehearsal's records too
         proxy.hold("com.atproto.repo.createRecord", after_forwarding=pds_got_it)
         first = subprocess.Popen(
             [*RUN, "2026-01-05T09:05Z"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -323,7 +326,9 @@ def test_a_run_killed_while_its_post_is_held_leaves_exactly_one_record(
         assert second.returncode == 0, second.stderr
         (record,) = stored(account)
         config = load_config(deployment.root)
-        ledger = Ledger.open(config.paths.state)
+        # a PDS on this machine is a stand-in: its records are a rehearsal's, apart
+        assert not (config.paths.state / "ledger.sqlite3").exists()
+        ledger = Ledger.open(config.paths.state, proxy.url)
         try:
             (row,) = ledger.records()
         finally:
@@ -637,3 +642,28 @@ def test_a_refused_app_password_is_told_once_and_the_post_waits_for_bluesky(
     assert [r["value"]["text"] for r in stored(account)] == ["Story https://example.org/a"]
     assert fixed.cleared == first.problems
     assert len(posts_on(emulator)) == 1
+
+
+def test_a_rehearsal_against_the_sandbox_leaves_a_real_bluesky_account_out(
+    site: Deployment,
+    emulator: Sandbox,
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    for name, value in environment(emulator, site.root).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BLUESKY_HANDLE", "news.example.org")
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "xxxx-xxxx-xxxx-xxxx")
+    # not on this machine: it may be the organisation's own PDS (TEST-NET: never reached)
+    monkeypatch.setenv("BLUESKY_SERVICE", "http://192.0.2.1:9")
+    ran = cli("--root", site.root, "run", "--now", "2026-01-05T09:05Z")
+    mark = f"[rehearsal against {emulator.base_url}] "
+    assert ran.out.splitlines() == [
+        f"{mark}published a on X: https://x.com/i/web/status/1850000000000000001",
+        f"{mark}Bluesky is left out of this rehearsal: it would publish for real; point "
+        "BLUESKY_SERVICE at a stand-in on this machine to include it",
+    ]
+    assert [p["text"] for p in posts_on(emulator)] == ["Story https://example.org/a"]
+    assert not (site.root / "state" / "ledger.sqlite3").exists()  # the real records: untouched
+    assert not (site.root / "state" / "bluesky-session").exists()

@@ -479,12 +479,23 @@ def test_plan_and_status_name_every_post_that_will_not_go_out_and_why(
     assert tick(site, connect, at(13, 10)).problems == []
 
 
-def test_x_s_own_base_url_is_the_real_ledger_not_a_rehearsal() -> None:
+def test_only_a_stand_in_makes_a_rehearsal_never_the_networks_own_servers() -> None:
     from bot.ledger import LEDGER_FILE, ledger_file_name  # noqa: PLC0415
+    from bot.networks import stand_ins  # noqa: PLC0415
 
     for url in ("https://api.twitter.com", "https://api.x.com/", "HTTPS://API.X.COM"):
-        assert ledger_file_name(url) == LEDGER_FILE
+        assert stand_ins({"X_API_BASE_URL": url}) == {}
+    # a Bluesky PDS elsewhere may be the organisation's own: only one on this machine is not
+    for url in ("https://bsky.social", "https://pds.example.org", "http://192.168.1.5:2583"):
+        assert stand_ins({"BLUESKY_SERVICE": url}) == {}
+    both = {"X_API_BASE_URL": "http://127.0.0.1:8099/", "BLUESKY_SERVICE": "http://localhost:2583"}
+    assert stand_ins(both) == {"x": "http://127.0.0.1:8099", "bluesky": "http://localhost:2583"}
+    assert ledger_file_name(None) == LEDGER_FILE
     assert ledger_file_name("http://127.0.0.1:8099") == "rehearsal-127.0.0.1-8099.sqlite3"
+    assert (
+        ledger_file_name("http://127.0.0.1:8099 http://localhost:2583")
+        == "rehearsal-127.0.0.1-8099-localhost-2583.sqlite3"
+    )
 
 
 def test_a_timeout_then_a_refusal_keeps_the_post_s_outcome_unknown(

@@ -43,7 +43,9 @@ class Entry:
     module: str  # its folder's module with ``connect`` and ``measure``
     credentials: tuple[str, ...]  # the variables it needs, all of them
     options: tuple[str, ...] = ()  # variables it reads if set (endpoints)
-    endpoint: str | None = None  # the option that points it elsewhere (a rehearsal)
+    endpoint: str | None = None  # the option that points it at another server
+    real_hosts: tuple[str, ...] = ()  # hosts that are the network itself, not a stand-in
+    local_only: bool = False  # only a server on this machine is a stand-in (see rehearsals)
     ids_are_tweets: bool = False  # log --json repeats its ids as tweet_id, tweet_url (SPEC)
 
 
@@ -58,6 +60,7 @@ REGISTRY: dict[str, Entry] = {
             ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"),
             ("X_API_BASE_URL",),
             endpoint="X_API_BASE_URL",
+            real_hosts=("api.twitter.com", "api.x.com", "x.com", "twitter.com"),
             ids_are_tweets=True,
         ),
         Entry(
@@ -66,6 +69,9 @@ REGISTRY: dict[str, Entry] = {
             "bot.networks.bluesky",
             ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),
             ("BLUESKY_SERVICE",),
+            # An organisation may run its own PDS: only one on this machine is a rehearsal.
+            endpoint="BLUESKY_SERVICE",
+            local_only=True,
         ),
     )
 }
@@ -74,6 +80,31 @@ DEFAULT_NETWORKS = ("x",)  # SPEC: networks: default {x: {}}
 
 def entry(name: str) -> Entry:
     return REGISTRY[name]
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _host(url: str) -> str:
+    netloc = url.rsplit("://", maxsplit=1)[-1].split("/", maxsplit=1)[0].lower()
+    return netloc if netloc.startswith("[") and netloc.endswith("]") else netloc.rsplit(":", 1)[0]
+
+
+def stand_ins(variables: Mapping[str, str]) -> dict[str, str]:
+    """The networks pointed at a stand-in rather than at themselves (the sandbox, a test PDS),
+    with its URL: what makes a run a rehearsal, whose records are kept apart from the real
+    ones. X: X_API_BASE_URL set to anything but X's own hosts; Bluesky: BLUESKY_SERVICE on
+    this machine (127.0.0.1, localhost), since any other may be the organisation's own PDS."""
+    found = {}
+    for e in REGISTRY.values():
+        url = variables.get(e.endpoint or "")
+        if not url:
+            continue
+        host = _host(url)
+        if host in e.real_hosts or (e.local_only and host not in _LOOPBACK):
+            continue
+        found[e.name] = url.rstrip("/")
+    return found
 
 
 def all_variables() -> tuple[str, ...]:

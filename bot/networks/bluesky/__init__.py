@@ -34,10 +34,15 @@ def connect(variables: Mapping[str, str], budget: RetryBudget, state: Path) -> N
     missing = [name for name in names if not variables.get(name)]
     if missing:
         raise CredentialsMissing(missing, names)
+    from bot.networks import stand_ins  # noqa: PLC0415
+
+    service = variables.get("BLUESKY_SERVICE") or DEFAULT_SERVICE
+    # A rehearsal's session (a PDS on this machine) never takes the real one's place.
+    rehearsal = bool(stand_ins({"BLUESKY_SERVICE": service}))
     return BlueskyNetwork(
-        service=variables.get("BLUESKY_SERVICE") or DEFAULT_SERVICE,
+        service=service,
         handle=variables["BLUESKY_HANDLE"],
         password=variables["BLUESKY_APP_PASSWORD"],
-        session_file=state / "bluesky-session",
+        session_file=state / ("bluesky-session.rehearsal" if rehearsal else "bluesky-session"),
         budget=budget,
     )

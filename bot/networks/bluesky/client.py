@@ -126,6 +126,8 @@ class BlueskyNetwork:
         if not self._session_spent:
             with contextlib.suppress(OSError):
                 kept = self._session_file.read_text()
+            if kept and kept.split(":::", 1)[0] != self.handle:
+                kept = None  # another account's (BLUESKY_HANDLE changed): log in as this one
         if kept:
             try:
                 self._client.login(session_string=kept, fetch_bsky_profile=False)
