@@ -5,10 +5,11 @@ Copies config/, queue/ and media/ to a temporary folder (so no state is left her
 1.0a signature against them, as X does), then plays the cron runs of one Tuesday with
 `run --now`, and shows `log`, `log --attempts`, `status` and what the sandbox received.
 
-With BLUESKY_HANDLE and BLUESKY_APP_PASSWORD set (and BLUESKY_SERVICE for another PDS than
-bsky.social), the posts go to that Bluesky account too — really: use a test account. With
-`--local-pds` (`make demo-bluesky`), they go to a Bluesky PDS started here on 127.0.0.1 (the
-tests' one, tests/pds, which `make test` installs), with an account made for the demo.
+With `--local-pds` (`make demo-bluesky`), the posts go to Bluesky too: a PDS started here on
+127.0.0.1 (the tests' one, tests/pds, which `make test` installs), with an account made for
+the demo. BLUESKY_HANDLE, BLUESKY_APP_PASSWORD and BLUESKY_SERVICE may name another PDS on this
+machine instead; a demo is a rehearsal, so a real account (any other PDS) is left out, and the
+run says so.
 """
 
 from __future__ import annotations
