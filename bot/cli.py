@@ -81,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="interlink-bot",
-        description="Publishes approved posts from queue/ to X on a schedule, exactly once.",
+        description=(
+            "Publishes approved posts from queue/ to X and Bluesky on a schedule, exactly once "
+            "per network."
+        ),
         epilog="`interlink-bot COMMAND --help` shows a command's options and examples.",
     )
     parser.add_argument("--version", action="version", version=f"interlink-bot {__version__}")
@@ -121,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "preview",
         "print each post exactly as it will be published, with its length",
-        "Shows every part of each post (thread replies too) as X will show it, its length "
-        "counted as X counts (n/280), and what was shortened to fit. Offline.",
+        "Shows every part of each post (thread replies too) as each network will show it, its "
+        "length counted as that network counts (n/280 on X, n/300 on Bluesky), and what was "
+        "shortened to fit. Offline.",
         ["preview", "preview 2019/10/mek-and-fake-news"],
     )
     preview.add_argument("ids", nargs="*", metavar="ID", help="post ids or files (default: all)")
@@ -167,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         "log",
         "publish history, newest first",
         "One line per post, network and part: when, status, the link or the error. "
-        "--attempts lists every request made, with X's answer.",
+        "--attempts lists every request made, with the network's answer.",
         ["log", "log --limit 10", "log --post 2019/10/mek-and-fake-news", "log --attempts"],
     )
     history.add_argument(
@@ -178,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="at most N lines (default 50)",
     )
     history.add_argument("--post", metavar="ID", help="only this post (its id or file)")
-    history.add_argument("--network", metavar="NAME", help="only this network (x)")
+    history.add_argument("--network", metavar="NAME", help="only this network (x, bluesky)")
     history.add_argument(
         "--attempts", action="store_true", help="every request made, with its outcome"
     )
@@ -220,8 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "retry",
         "put a post that failed for good back in line",
-        "After you fixed what X refused (the text, the image), the post goes out at the next "
-        "run; its image is uploaded again.",
+        "After you fixed what the network refused (the text, the image), the post goes out at "
+        "the next run; its image is uploaded again.",
         ["retry 2019/10/mek-and-fake-news", "retry queue/2019/10/mek-and-fake-news.yaml"],
     )
     retry.add_argument("id", metavar="ID", help="the post's id (as log shows it) or its file")

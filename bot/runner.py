@@ -190,12 +190,14 @@ class _Journal:
     def started(self, kind: str) -> None:
         self.current = self.ledger.attempt_started(self.copy, self.part, kind, self.now)
 
-    def ended(self, outcome: str, http_status: int | None, error: str | None) -> None:
+    def ended(
+        self, outcome: str, http_status: int | None, error: str | None, *, account: bool = False
+    ) -> None:
         network = self.copy.network
         self.ledger.attempt_ended(self.current, outcome, http_status, error)
         if outcome == "ok":
             self.ledger.network_answered(network)
-        elif outcome == "refused" and http_status not in (401, 402, 403):
+        elif outcome == "refused" and not account:
             # it refused the post, not the account
             self.ledger.network_answered(network, accepted=False)
         elif outcome in ("retryable", "unknown"):

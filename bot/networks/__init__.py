@@ -175,7 +175,10 @@ class Journal(Protocol):
     """Where each request is written down: before it is made, and with its outcome."""
 
     def started(self, kind: str) -> None: ...
-    def ended(self, outcome: str, http_status: int | None, error: str | None) -> None: ...
+    def ended(
+        self, outcome: str, http_status: int | None, error: str | None, *, account: bool = False
+    ) -> None:
+        """``account``: the network refused the account, not this request's post."""
 
 
 class Network(Protocol):

@@ -292,7 +292,12 @@ class BlueskyNetwork:
         except exceptions.AtProtocolError as error:
             explained = _explain(error, uncertain=uncertain)
             if journal is not None:
-                journal.ended(explained.outcome, explained.http_status, str(explained))
+                journal.ended(
+                    explained.outcome,
+                    explained.http_status,
+                    str(explained),
+                    account=isinstance(explained, AccountRefused),
+                )
             if isinstance(explained, _SessionRefused):
                 self._forget_session()  # the retry logs in anew
             raise explained from None

@@ -230,7 +230,8 @@ class Publisher:
             result = request()
         except PublishError as error:
             if journal is not None:
-                journal.ended(error.outcome, error.http_status, str(error))
+                account = isinstance(error, AccountRefused)
+                journal.ended(error.outcome, error.http_status, str(error), account=account)
             raise
         if journal is not None:
             journal.ended("ok", None, None)
