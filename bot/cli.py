@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config, load_config
-from bot.errors import BotError, ConfigError, Problem
+from bot.errors import BotError, ConfigError, CredentialsMissing, Problem
 from bot.networks import REGISTRY, all_variables, entry, secret_variables
 from bot.times import iso_utc, local, until
 
@@ -370,6 +370,13 @@ def check(config: Config, args: argparse.Namespace) -> int:
         f"{invalid} file{'s' if invalid != 1 else ''} with problems",
         file=sys.stderr,
     )
+    # SPEC: a configured network without credentials is named by check too (it does not fail
+    # it: check is about the queue, and a pull request's CI has no credentials).
+    for name in config.networks:
+        missing = args.secrets.missing_credentials(name)
+        if missing:
+            error = CredentialsMissing(missing, entry(name).credentials)
+            print(f"{name}: {error}; `run` publishes nothing there until then", file=sys.stderr)
     return NEEDS_A_PERSON if queue.problems else OK
 
 
@@ -658,7 +665,8 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
     endpoint = args.secrets.endpoint()
     with _snapshot(config, endpoint) as ledger:
         queue = reports.current_queue(config, ledger)
-        planned = reports.plan(config, queue, ledger, now, args.days)
+        missing = {name: args.secrets.missing_credentials(name) for name in config.networks}
+        planned = reports.plan(config, queue, ledger, now, args.days, missing_credentials=missing)
     if args.json:
         for entry in planned.entries:
             line = {

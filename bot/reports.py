@@ -348,12 +348,25 @@ class Plan:
     days: int
 
 
-def plan(config: Config, queue: Queue, ledger: Ledger, now: datetime, days: int) -> Plan:
+def plan(
+    config: Config,
+    queue: Queue,
+    ledger: Ledger,
+    now: datetime,
+    days: int,
+    *,
+    missing_credentials: Mapping[str, list[str]] | None = None,
+) -> Plan:
+    """``missing_credentials``: each configured network's credential names not set (its
+    problems then join what will not go out, as in `status`)."""
 
     records = ledger.records()
     held: list[Held] = []
     entries = schedule_plan(queue.posts, History(records, config), now, config, days, held=held)
-    blocked = will_not_go_out(queue, records, now, config)
+    states = {name: ledger.network_state(name) for name in config.networks}
+    blocked = will_not_go_out(
+        queue, records, now, config, networks=states, missing_credentials=missing_credentials
+    )
     return Plan(entries, held, blocked, ledger.paused(), days)
 
 

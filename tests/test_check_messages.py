@@ -29,7 +29,12 @@ def test_check_prints_every_problem_of_a_file_and_counts_the_file_once(
         "queue/bad.yaml:3: priority must be a whole number like 0 or 5, not 'high'",
         "queue/bad.yaml:4: unknown field 'sumary'; did you mean 'summary'?",
     ]
-    assert result.err == "1 post valid, 1 file with problems\n"
+    assert result.err == (
+        "1 post valid, 1 file with problems\n"
+        "x: credentials are not set: X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and "
+        "X_ACCESS_TOKEN_SECRET are missing; put them in .env or the environment (see README: "
+        "credentials); `run` publishes nothing there until then\n"
+    )
     status = cli("--root", deployment.root, "status", "--json", "--now", "2026-01-05T10:00Z")
     assert json.loads(status.out)["queue"]["invalid"] == 1
 

@@ -296,7 +296,12 @@ def test_check_lists_each_problem_and_exits_1(site: Deployment, cli: Cli) -> Non
     broken, *others = result.out.splitlines()
     assert broken.startswith("queue/broken.yaml:2: invalid YAML: ")  # libyaml's own words follow
     assert others == [DANGLING, LOOP, FIFO]
-    assert result.err == "2 posts valid, 4 files with problems\n"
+    assert result.err == (
+        "2 posts valid, 4 files with problems\n"
+        "x: credentials are not set: X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and "
+        "X_ACCESS_TOKEN_SECRET are missing; put them in .env or the environment (see README: "
+        "credentials); `run` publishes nothing there until then\n"
+    )
 
 
 def test_plan_shows_the_other_posts_and_names_the_loop(site: Deployment, cli: Cli) -> None:
@@ -308,6 +313,10 @@ def test_plan_shows_the_other_posts_and_names_the_loop(site: Deployment, cli: Cl
         "Mon 2026-01-05 13:00 GMT  slot  a-first",
         "will not go out:",
         f"  {LOOP}",
+        # no credentials in this test: plan names them, as status does
+        "  x: credentials are not set: X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and "
+        "X_ACCESS_TOKEN_SECRET are missing; put them in .env or the environment (see README: "
+        "credentials)",
     ]
 
 
