@@ -5,6 +5,7 @@ the XRPC calls that went through. Not a test module."""
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ class PdsProxy(ThreadingHTTPServer):
         self.held = threading.Event()  # set when the chosen request is being held
         self._release = threading.Event()
         self._hold: tuple[str, bool] | None = None
+        self._answers: dict[str, list[tuple[int, dict[str, str], bytes]]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -34,6 +36,21 @@ class PdsProxy(ThreadingHTTPServer):
         on it, but its answer never reaches the client; without, the PDS never sees it."""
         with self._lock:
             self._hold = (method, after_forwarding)
+
+    def answer(
+        self, method: str, status: int, body: dict[str, str], headers: dict[str, str] | None = None
+    ) -> None:
+        """Answer the next ``method`` call with this, without the PDS seeing it (a 429, a 5xx,
+        as the real network gives them)."""
+        with self._lock:
+            self._answers.setdefault(method, []).append(
+                (status, headers or {}, json.dumps(body).encode())
+            )
+
+    def _take_answer(self, method: str) -> tuple[int, dict[str, str], bytes] | None:
+        with self._lock:
+            queued = self._answers.get(method)
+            return queued.pop(0) if queued else None
 
     def release(self) -> None:
         """Let a held request end: its connection is closed without an answer."""
@@ -65,6 +82,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         method = urlsplit(self.path).path.removeprefix("/xrpc/")
+        scripted = self.server._take_answer(method)
+        if scripted is not None:
+            status, extra, payload = scripted
+            self.send_response(status)
+            for key, value in {"Content-Type": "application/json", **extra}.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
         held = self.server._take_hold(method)
         if held is False:  # the PDS never sees it
             self._hold_then_drop()

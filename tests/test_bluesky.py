@@ -47,6 +47,7 @@ CONFIG = (
     "networks:\n  x: {}\n  bluesky: {}\n"
 )
 _handles = count(1)
+BLUESKY_NOW = 1_767_600_000.0  # the network's clock, as the client reads it: standing still
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,7 @@ def accounts(
             session_file=state / "bluesky-session",
             budget=budget,
             sleep=sleeps,
+            clock=lambda: BLUESKY_NOW,
         )
 
     return {**on_x(connect), "bluesky": Account(bluesky)}
@@ -667,3 +669,34 @@ def test_a_rehearsal_against_the_sandbox_leaves_a_real_bluesky_account_out(
     assert [p["text"] for p in posts_on(emulator)] == ["Story https://example.org/a"]
     assert not (site.root / "state" / "ledger.sqlite3").exists()  # the real records: untouched
     assert not (site.root / "state" / "bluesky-session").exists()
+
+
+def test_a_rate_limit_is_waited_out_within_the_runs_budget_and_5xx_is_retried(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    pds: pds_server.Pds,
+    account: pds_server.Account,
+) -> None:
+    proxy = PdsProxy(pds.url)
+    through_proxy = pds_server.Account(**{**account.__dict__, "service": proxy.url})
+    reset = int(BLUESKY_NOW) + 20
+    with serving(proxy):
+        proxy.answer(
+            "com.atproto.repo.createRecord",
+            429,
+            {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+            {"ratelimit-limit": "5000", "ratelimit-remaining": "0", "ratelimit-reset": str(reset)},
+        )
+        proxy.answer(
+            "com.atproto.repo.createRecord", 502, {"error": "UpstreamFailure", "message": "x"}
+        )
+        site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+        report = tick(site, through_proxy, connect, sleeps)
+    assert report.problems == []
+    (record,) = stored(account)  # after the 429 and the 502, one post
+    assert record["value"]["text"] == "Story https://example.org/a"
+    # it waited for the reset and a second more (never for real), then backed off once
+    assert sleeps[0] == 21.0
+    assert len(sleeps) == 2

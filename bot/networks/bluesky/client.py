@@ -77,6 +77,7 @@ class BlueskyNetwork:
         session_file: Path,
         budget: RetryBudget,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
         elapsed: Callable[[], float] = time.monotonic,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     ) -> None:
@@ -84,7 +85,9 @@ class BlueskyNetwork:
         self._password = password
         self._session_file = session_file
         self.budget = budget
-        self._sleep, self._elapsed = sleep, elapsed
+        # ``clock``: the network's time, for ratelimit-reset; ``elapsed``: how long an attempt
+        # took (a monotonic clock, for the run's retry budget). Tests inject both, and sleep.
+        self._sleep, self._clock, self._elapsed = sleep, clock, elapsed
         self._client = Client(base_url=self.service, request=Request(timeout=timeout))
         self._client.on_session_change(lambda _event, _session: self._keep_session())
         self._did: str | None = None
@@ -314,11 +317,10 @@ class BlueskyNetwork:
             clock=self._elapsed,
         )
 
-    @staticmethod
-    def _wait(state: tenacity.RetryCallState) -> float:
+    def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, Retryable) and error.reset is not None:
-            return max((error.reset - datetime.now(UTC)).total_seconds(), 0.0) + 1.0
+            return max(error.reset.timestamp() - self._clock(), 0.0) + 1.0
         return backoff(state)
 
 
