@@ -484,16 +484,6 @@ class Ledger:
             (message, iso_utc(now), *copy),
         )
 
-    def forget_copy(self, copy: Copy) -> None:
-        """Drop a copy that was never sent and never will be (its post was withdrawn from
-        that network, unapproved or removed): nothing of it is out, so nothing is lost."""
-        self._write(
-            "DELETE FROM parts WHERE post_id = ? AND network = ? AND status = 'retrying' "
-            "AND uncertain = 0 AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.post_id = ? "
-            "AND p.network = ? AND p.status IN ('published', 'pending'))",
-            (*copy, *copy),
-        )
-
     # --- attempts: one row per request ------------------------------------------------------
 
     def attempt_started(self, copy: Copy, part: int, kind: str, now: datetime) -> int:
@@ -642,9 +632,14 @@ class Ledger:
             "SELECT 1 FROM parts WHERE status = 'pending' "
             "OR (status = 'retrying' AND (part > 0 OR uncertain)) "
             "UNION ALL "
+            # a copy owed since its post's turn came on another network, while the post is
+            # approved (a withdrawn one waits without keeping every cron run awake)
             "SELECT 1 FROM parts w WHERE w.status = 'retrying' AND w.part = 0 "
             "AND EXISTS (SELECT 1 FROM parts o WHERE o.post_id = w.post_id AND o.part = 0 "
-            "            AND o.network != w.network AND o.status IN ('published', 'failed')) "
+            "            AND o.network != w.network "
+            "            AND (o.status IN ('published', 'failed', 'pending') OR o.uncertain)) "
+            "AND EXISTS (SELECT 1 FROM queue_files q WHERE q.post_id = w.post_id "
+            "            AND q.approved AND q.post IS NOT NULL) "
             "UNION ALL "
             "SELECT 1 FROM queue_files q JOIN parts p ON p.post_id = q.post_id AND p.part = 0 "
             "WHERE q.parts > 1 AND p.status = 'published' "

@@ -15,6 +15,10 @@ from bot import __version__
 from bot.queue_scan import scan_queue, stat_key
 
 MARKER_VERSION = 1
+# The variables that point a network at a stand-in (bot.networks.REGISTRY's ``endpoint``s,
+# kept in step by tests/test_start.py): with one set, a run may be a rehearsal, and takes the
+# full way, which tells (bot.networks is too heavy to import for a quiet tick).
+ENDPOINT_VARIABLES = ("X_API_BASE_URL", "BLUESKY_SERVICE")
 
 
 def holds(text: str, *, config_file: str, now: float) -> tuple[list[str], str | None] | None:

@@ -84,8 +84,11 @@ def will_not_go_out(
         if not post.approved:
             continue
         if post.id in failed:  # a thread's reply may fail after its first post went out
+            error = failed[post.id]
             reason = (
-                f"failed for good: {failed[post.id]}; fix it, then `interlink-bot retry {post.id}`"
+                f"failed for good: {error}"
+                if "interlink-bot retry" in error  # it says what to do itself
+                else f"failed for good: {error}; fix it, then `interlink-bot retry {post.id}`"
             )
             found.append(WillNotGoOut(f"failed:{post.id}", post.id, reason))
         elif post.id in published:

@@ -115,7 +115,6 @@ class _Work:
     pending: frozenset[int] = frozenset()  # parts whose last request has no known outcome
     image: Image | None = None  # sent with the first part
     waiting: bool = False  # never sent: its post went out on another network
-    withdrawn: bool = False  # never sent, and its post no longer goes to this network
     expired: str = ""  # never sent, and its post expired: why it will not go out
 
     @property
@@ -258,14 +257,11 @@ class _Run:
         )
         if not dry_run:
             for work in unfinished:
-                if work.withdrawn:
-                    self.ledger.forget_copy(work.copy)
-            for work in unfinished:
                 if work.expired:
                     self.ledger.failed(
                         work.copy, 0, work.expired, self.now, for_good=True, uncertain=False
                     )
-        unfinished = [work for work in unfinished if not (work.withdrawn or work.expired)]
+        unfinished = [work for work in unfinished if not work.expired]
         if dry_run:
             history = History(self.ledger.records(), self.config)
             chosen = due(queue.posts, history, self.now, self.config)
@@ -740,16 +736,20 @@ def _unfinished(
     out on another network. Such a part is resolved by its network's own means (X's
     duplicate 403 holds only for a while), so these cannot wait for a slot.
 
-    A waiting copy goes out only while its post does: approved, unexpired, still meant for
-    that network; otherwise it is ``withdrawn`` (or ``expired``) and the run closes it.
+    A waiting copy goes out only while its post does: approved, still meant for that network
+    (else it waits, kept: the editor may change it back); one whose post expired is
+    ``expired``, and the run closes it.
     """
     by_copy: dict[Copy, dict[int, Record]] = {}
     for record in records:
         by_copy.setdefault(Copy(record.post_id, record.network), {})[record.part] = record
+    # A post's turn came once a copy's first part went out, failed for good, or was sent with
+    # no answer yet: its other copies are owed (queue_copies wrote them).
     turn_taken = {
         copy.post_id
         for copy, parts in by_copy.items()
-        if parts.get(0) is not None and parts[0].status in (PUBLISHED, FAILED)
+        if parts.get(0) is not None
+        and (parts[0].status in (PUBLISHED, FAILED, PENDING) or parts[0].uncertain)
     }
     work = []
     for copy, parts in sorted(by_copy.items()):
@@ -770,12 +770,17 @@ def _unfinished(
         if never_sent:
             gone = post is None or not post.approved or copy.network not in targets(post, config)
             if gone:
-                work.append(_Work(copy.post_id, copy.network, [], 0, None, None, withdrawn=True))
+                # Kept, not sent: a post unapproved for a while, a file moved aside during a
+                # deploy, networks: changed back, and the copy goes after all.
                 continue
             assert post is not None
             if post.expires is not None and post.expires <= now:
                 label = entry(copy.network).label
-                why = f"expired unpublished on {label} at {until(post.expires, config.timezone)}"
+                why = (
+                    f"expired unpublished on {label} at {until(post.expires, config.timezone)}; "
+                    f"to publish it there, change expires: and run `interlink-bot retry "
+                    f"{copy.post_id}`"
+                )
                 work.append(_Work(copy.post_id, copy.network, [], 0, None, None, expired=why))
                 continue
         elif copy.network not in config.networks:

@@ -61,12 +61,16 @@ def quiet_run(
         if moment is None:
             return None
         now = moment
-    if _rehearsal_in_dotenv(os.path.join(root, ".env")):
-        return None
-    from bot.ledger import ledger_file_name, read_quiet_marker  # noqa: PLC0415
+    from bot.quiet_marker import ENDPOINT_VARIABLES  # noqa: PLC0415
 
-    endpoint = environ.get("X_API_BASE_URL") or None
-    ledger_file = os.path.join(root, "state", ledger_file_name(endpoint))
+    # A rehearsal (a network pointed at a stand-in) takes the full way, which decides it.
+    if any(environ.get(name) for name in ENDPOINT_VARIABLES) or _rehearsal_in_dotenv(
+        os.path.join(root, ".env"), ENDPOINT_VARIABLES
+    ):
+        return None
+    from bot.ledger import LEDGER_FILE, read_quiet_marker  # noqa: PLC0415
+
+    ledger_file = os.path.join(root, "state", LEDGER_FILE)
     if not os.path.exists(ledger_file):
         return None
 
@@ -82,18 +86,19 @@ def quiet_run(
     return 0, problems, heartbeat
 
 
-def _rehearsal_in_dotenv(env_file: str) -> bool:
-    """Whether ROOT/.env may set X_API_BASE_URL (only the full program reads .env)."""
+def _rehearsal_in_dotenv(env_file: str, names: tuple[str, ...]) -> bool:
+    """Whether ROOT/.env may set one of ``names`` (only the full program reads .env)."""
     try:
         with open(env_file, "rb") as handle:
             text = handle.read(65536)
     except OSError:
         return False
-    if b"X_API_BASE_URL" not in text:
+    wanted = {name.encode() for name in names}
+    if not any(name in text for name in wanted):
         return False
     for line in text.splitlines():
         name, equals, value = line.strip().removeprefix(b"export ").partition(b"=")
-        if name.strip() == b"X_API_BASE_URL" and equals and value.strip(b" \t'\"#"):
+        if name.strip() in wanted and equals and value.strip(b" \t'\"#"):
             return True
     return False
 

@@ -568,9 +568,17 @@ def test_a_waiting_copy_goes_only_while_its_post_still_goes_there(
     assert stored(account) == []
     log = cli("--root", site.root, "log", "--network", "bluesky").out
     if field == "expires":
-        assert "failed     bluesky  a  (attempts: 0)  expired unpublished on Bluesky at" in log
-    else:
-        assert log == "nothing published yet\n"  # withdrawn before it was ever sent
+        assert log.endswith(
+            "failed     bluesky  a  (attempts: 0)  expired unpublished on Bluesky at 2026-01-05 "
+            "09:30 GMT; to publish it there, change expires: and run `interlink-bot retry a`\n"
+        )
+        return
+    # withdrawn: kept, not sent, and it goes when the editor changes it back
+    assert "retrying   bluesky  a  (attempts: 0)  credentials are not set" in log
+    site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    tick(site, account, connect, sleeps, datetime(2026, 1, 5, 10, 30, tzinfo=UTC))
+    assert [r["value"]["text"] for r in stored(account)] == ["Story https://example.org/a"]
+    assert len(posts_on(emulator)) == 1
 
 
 def test_a_post_whose_only_network_takes_nothing_now_does_not_hold_up_the_others(
@@ -584,6 +592,52 @@ def test_a_post_whose_only_network_takes_nothing_now_does_not_hold_up_the_others
     site.post("b", "title: Second\nurl: https://example.org/b\napproved: true\n")
     only_x(site, connect, AT_SLOT)
     assert [p["text"] for p in posts_on(emulator)] == ["Second https://example.org/b"]
+
+
+def test_a_skipped_post_keeps_its_place_for_when_its_network_takes_posts_again(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+) -> None:
+    site.post(
+        "a",
+        "title: First\nurl: https://example.org/a\napproved: true\npriority: 5\n"
+        "networks: [bluesky]\n",
+    )
+    site.post("b", "title: Second\nurl: https://example.org/b\napproved: true\n")
+    only_x(site, connect, AT_SLOT)  # b takes the slot on X
+    # Bluesky is back: b's copy owed from its turn, then a at the next slot, first in line
+    tick(site, account, connect, sleeps, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+    assert [r["value"]["text"] for r in stored(account)] == [
+        "Second https://example.org/b",
+        "First https://example.org/a",
+    ]
+    assert [p["text"] for p in posts_on(emulator)] == ["Second https://example.org/b"]
+
+
+def test_a_run_dying_while_the_first_networks_answer_is_unknown_still_owes_the_second(
+    site: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+) -> None:
+    site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    config = load_config(site.root)
+    ledger = Ledger.open(config.paths.state)
+    text = "Story https://example.org/a"
+    copies = [Copy("a", "x"), Copy("a", "bluesky")]
+    ledger.queue_copies(
+        copies, {"x": text, "bluesky": text}, AT_SLOT, url="https://example.org/a", slot=None
+    )
+    ledger.begin(copies[0], 0, text, AT_SLOT, url="https://example.org/a")  # then killed
+    ledger.close()
+    script(emulator, *["503"] * 6)  # and X is down when the next run resolves it
+    tick(site, account, connect, sleeps, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))  # no slot
+    assert [r["value"]["text"] for r in stored(account)] == [text]
+    assert posts_on(emulator) == []
 
 
 # --- sessions and refusals ----------------------------------------------------------------
@@ -603,16 +657,24 @@ def test_a_session_the_pds_no_longer_takes_is_replaced_by_one_new_login(
         site.post("a", "title: First\nurl: https://example.org/a\napproved: true\n")
         tick(site, account=through_proxy, connect=connect, sleeps=sleeps)
         assert proxy.calls["com.atproto.server.createSession"] == 1
+        # the next run takes the kept session, however BLUESKY_HANDLE is capitalised
+        site.post("z", "title: Kept\nurl: https://example.org/z\napproved: true\npriority: -9\n")
+        shouted = pds_server.Account(**{**through_proxy.__dict__, "handle": account.handle.upper()})
+        tick(site, shouted, connect, sleeps, datetime(2026, 1, 5, 9, 10, tzinfo=UTC))
+        tick(site, shouted, connect, sleeps, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+        assert len(stored(account)) == 2
+        assert proxy.calls["com.atproto.server.createSession"] == 1
         session = site.root / "state" / "bluesky-session"
         kept = session.read_text().split(":::")
         header, payload, signature = kept[2].split(".")  # the access token, its signature spoilt
         kept[2] = f"{header}.{payload}.{signature[::-1]}"
         session.write_text(":::".join(kept))
         site.post("b", "title: Second\nurl: https://example.org/b\napproved: true\n")
-        later = tick(site, through_proxy, connect, sleeps, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+        later = tick(site, through_proxy, connect, sleeps, datetime(2026, 1, 6, 9, 5, tzinfo=UTC))
         assert later.problems == []
         assert [r["value"]["text"] for r in stored(account)] == [
             "First https://example.org/a",
+            "Kept https://example.org/z",
             "Second https://example.org/b",
         ]
         assert proxy.calls["com.atproto.server.createSession"] == 2  # one new login, no more

@@ -167,3 +167,11 @@ def test_the_entry_point_ends_a_quiet_run_without_the_full_program(
     assert int(status) == 0, done.stderr
     assert emulator.state.requests == []
     assert loaded == ["False", "False", "False"]
+
+
+def test_the_quiet_tick_knows_every_variable_that_makes_a_rehearsal() -> None:
+    # bot.start cannot afford to import bot.networks: its own list must name every endpoint
+    from bot.networks import REGISTRY  # noqa: PLC0415
+    from bot.quiet_marker import ENDPOINT_VARIABLES  # noqa: PLC0415
+
+    assert set(ENDPOINT_VARIABLES) == {e.endpoint for e in REGISTRY.values() if e.endpoint}

@@ -115,6 +115,14 @@ class BlueskyNetwork:
         with contextlib.suppress(OSError):
             self._session_file.unlink()
 
+    def _same_account(self, kept: str) -> bool:
+        """Whether a kept session is BLUESKY_HANDLE's: the server spells the handle in lower
+        case, and a DID names the account too."""
+        handle, _, rest = kept.partition(":::")
+        did = rest.partition(":::")[0]
+        wanted = self.handle.strip().lower().removeprefix("@")
+        return wanted in (handle.lower(), did.lower())
+
     def _signed_in(self) -> str:
         """The account's DID, from the kept session or a new login. AccountRefused when the
         handle or app password is refused, or when even a new session is not taken."""
@@ -129,7 +137,7 @@ class BlueskyNetwork:
         if not self._session_spent:
             with contextlib.suppress(OSError):
                 kept = self._session_file.read_text()
-            if kept and kept.split(":::", 1)[0] != self.handle:
+            if kept and not self._same_account(kept):
                 kept = None  # another account's (BLUESKY_HANDLE changed): log in as this one
         if kept:
             try:
