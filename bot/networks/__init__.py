@@ -245,7 +245,6 @@ class PublishError(BotError):
     # An earlier request of the same call may have published the post (a timeout, a 5xx):
     # whatever the last answer was, that stays known (exactly once).
     uncertain = False
-    detail = ""  # the network's own words, where the message wraps them
 
 
 class Retryable(PublishError):

@@ -39,7 +39,8 @@ from atproto_client.request import Request
 from bot.networks import AccountRefused, PostRefused, PublishError, Remote, Retryable
 from bot.networks.bluesky import MAX_IMAGE_BYTES
 from bot.networks.bluesky.text import facets
-from bot.retries import RetryBudget, backoff, retrying
+from bot.networks.calls import journaled, retrying_within
+from bot.retries import RetryBudget
 
 if TYPE_CHECKING:
     from bot.networks import Attachment, Journal, LinkCard, Outgoing, Reply
@@ -295,41 +296,23 @@ class BlueskyNetwork:
         return Remote(answer.uri, post_url(answer.uri, self.handle), answer.cid)
 
     def _journaled(self, kind: str, request: Callable[[], _T], *, uncertain: bool) -> _T:
-        journal = self.journal
-        if journal is not None:
-            journal.started(kind)
-        try:
-            result = request()
-        except exceptions.AtProtocolError as error:
-            explained = _explain(error, uncertain=uncertain)
-            if journal is not None:
-                journal.ended(
-                    explained.outcome,
-                    explained.http_status,
-                    str(explained),
-                    account=isinstance(explained, AccountRefused),
-                )
-            if isinstance(explained, _SessionRefused):
-                self._forget_session()  # the retry logs in anew
-            raise explained from None
-        if journal is not None:
-            journal.ended("ok", None, None)
-        return result
+        """One request, journaled, its atproto errors made the interface's outcomes."""
+
+        def call() -> _T:
+            try:
+                return request()
+            except exceptions.AtProtocolError as error:
+                explained = _explain(error, uncertain=uncertain)
+                if isinstance(explained, _SessionRefused):
+                    self._forget_session()  # the retry logs in anew
+                raise explained from None
+
+        return journaled(self.journal, kind, call)
 
     def _retrying(self) -> tenacity.Retrying:
-        return retrying(
-            self.budget,
-            retry_on=Retryable,
-            wait=self._wait,
-            sleep=self._sleep,
-            clock=self._elapsed,
+        return retrying_within(
+            self.budget, sleep=self._sleep, clock=self._clock, elapsed=self._elapsed
         )
-
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, Retryable) and error.reset is not None:
-            return max(error.reset.timestamp() - self._clock(), 0.0) + 1.0
-        return backoff(state)
 
 
 class _SessionRefused(Retryable):
@@ -381,5 +364,4 @@ def _explain(
     else:  # 400 InvalidRequest (too long, a bad facet), 413 too large
         explained = PostRefused(f"Bluesky rejected the post ({detail})")
     explained.http_status = status
-    explained.detail = detail
     return explained

@@ -41,8 +41,9 @@ from bot.networks import (
     PublishError,
     Retryable,
 )
+from bot.networks.calls import journaled, retrying_within
 from bot.networks.x.text import extract_urls_with_indices
-from bot.retries import RetryBudget, backoff, retrying
+from bot.retries import RetryBudget
 
 if TYPE_CHECKING:
     from bot.networks import Journal
@@ -221,29 +222,14 @@ class Publisher:
         return self._journaled(kind, send)
 
     def _journaled(self, kind: str, request: Callable[[], _T]) -> _T:
-        """Make one request, written down before it is made (the ledger keeps it even if
-        the process dies in it) and again with its outcome."""
-        journal = self.journal
-        if journal is not None:
-            journal.started(kind)
-        try:
-            result = request()
-        except PublishError as error:
-            if journal is not None:
-                account = isinstance(error, AccountRefused)
-                journal.ended(error.outcome, error.http_status, str(error), account=account)
-            raise
-        if journal is not None:
-            journal.ended("ok", None, None)
-        return result
+        return journaled(self.journal, kind, request)
 
     def _retrying(self) -> tenacity.Retrying:
-        return retrying(
+        return retrying_within(
             self.budget,
-            retry_on=Transient,
-            wait=self._wait,
             sleep=self._sleep,
-            clock=self._elapsed,  # a step of the wall clock must not spend or refund the budget
+            clock=self._clock,
+            elapsed=self._elapsed,
             log=self._log_retry,
         )
 
@@ -304,12 +290,6 @@ class Publisher:
         if not isinstance(data, dict) or "id" not in data:
             raise Transient("X answered without the new post's id", uncertain=True)
         return str(data["id"])
-
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RateLimited) and error.reset is not None:
-            return max(error.reset.timestamp() - self._clock(), 0.0) + 1.0
-        return backoff(state)
 
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
