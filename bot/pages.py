@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -26,12 +25,6 @@ MAX_PAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_BYTES = 1_000_000  # app.bsky.embed.external#external: thumb maxSize
 MAX_REDIRECTS = 3
 _USER_AGENT = "interlink-bot (link card)"
-_IMAGE_SIGNATURES = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
 
 
 class PageError(Exception):
@@ -115,16 +108,12 @@ def open_graph(html: str) -> dict[str, str]:
     return {key: value for key, value in found.items() if value}
 
 
-def image_type(head: bytes) -> str | None:
-    if head[8:12] == b"WEBP" and head[:4] == b"RIFF":
-        return "image/webp"
-    return next((kind for magic, kind in _IMAGE_SIGNATURES if head.startswith(magic)), None)
-
-
-def link_card(url: str, *, get: Callable[[str, int], tuple[bytes, str]] = fetch) -> LinkCard | None:
+def link_card(url: str) -> LinkCard | None:
     """The card of the page at ``url``, or None (logged) when there is none to be had."""
+    from bot.posts import image_type  # noqa: PLC0415 - the queue's own image rule
+
     try:
-        body, kind = get(url, MAX_PAGE_BYTES)
+        body, kind = fetch(url, MAX_PAGE_BYTES)
         if kind not in ("text/html", "application/xhtml+xml"):
             raise PageError(f"not a web page ({kind})")
         fields = open_graph(body.decode("utf-8", errors="replace"))
@@ -138,7 +127,7 @@ def link_card(url: str, *, get: Callable[[str, int], tuple[bytes, str]] = fetch)
     if fields.get("image"):
         image_url = urljoin(url, fields["image"])
         try:
-            data, _ = get(image_url, MAX_IMAGE_BYTES)
+            data, _ = fetch(image_url, MAX_IMAGE_BYTES)
             thumb_type = image_type(data[:16])
             thumb = data if thumb_type else None
         except PageError as error:

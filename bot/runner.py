@@ -38,7 +38,18 @@ from bot.ledger import (
     make_state_folder,
 )
 from bot.lock import LockHeld, RunLock
-from bot.networks import entry
+from bot.networks import (
+    AccountRefused,
+    Attachment,
+    MediaExpired,
+    Outgoing,
+    PostRefused,
+    PublishError,
+    Remote,
+    Reply,
+    Retryable,
+    entry,
+)
 from bot.posts import (
     Image,
     Post,
@@ -58,7 +69,7 @@ from bot.times import local, until
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from bot.networks import Connect, LinkCard, Network, Remote
+    from bot.networks import Connect, LinkCard, Network
 
 log = logging.getLogger(__name__)
 
@@ -542,8 +553,6 @@ class _Run:
 
     def _send(self, work: _Work) -> bool:
         """Send the copy's parts from ``work.start``; False if it failed for good."""
-        from bot.networks import MediaExpired, Outgoing, PublishError, Reply  # noqa: PLC0415
-
         client = self._connected(work.network)
         ledger, now, report, copy = self.ledger, self.now, self.report, work.copy
         label = entry(work.network).label
@@ -637,8 +646,6 @@ class _Run:
         """The uploaded images to send with the first part: its image, uploaded now or on an
         earlier try, its alt text set; () for a post without one; None when it did not work
         out. A post never goes out without its image: the log says why it waits."""
-        from bot.networks import Attachment, MediaExpired, PostRefused, PublishError, Retryable  # noqa: PLC0415
-
         copy = work.copy
         media_id = self.ledger.media_id(copy, 0)
         if work.image is None:  # a post whose file is gone keeps the image it was sent with
@@ -690,8 +697,6 @@ class _Run:
 
         ``unknown``: an earlier request may have published it; the ledger keeps that known.
         """
-        from bot.networks import AccountRefused, Retryable  # noqa: PLC0415
-
         stop = isinstance(error, AccountRefused | Retryable)
         post_id, network = work.post_id, work.network
         reset = error.reset if isinstance(error, Retryable) else None
@@ -810,6 +815,4 @@ def _unfinished(
 
 
 def _remote(record: Record) -> Remote:
-    from bot.networks import Remote  # noqa: PLC0415
-
     return Remote(record.remote_id, record.remote_url, record.remote_ref)

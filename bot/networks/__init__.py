@@ -47,6 +47,8 @@ class Entry:
     real_hosts: tuple[str, ...] = ()  # hosts that are the network itself, not a stand-in
     local_only: bool = False  # only a server on this machine is a stand-in (see rehearsals)
     ids_are_tweets: bool = False  # log --json repeats its ids as tweet_id, tweet_url (SPEC)
+    # credentials that are no secret (a handle): named in messages, never replaced in them
+    public: tuple[str, ...] = ()
 
 
 # One line per network: adding a network is its folder and its line here.
@@ -72,6 +74,7 @@ REGISTRY: dict[str, Entry] = {
             # An organisation may run its own PDS: only one on this machine is a rehearsal.
             endpoint="BLUESKY_SERVICE",
             local_only=True,
+            public=("BLUESKY_HANDLE",),
         ),
     )
 }
@@ -112,14 +115,8 @@ def all_variables() -> tuple[str, ...]:
     return tuple(name for e in REGISTRY.values() for name in (*e.credentials, *e.options))
 
 
-# Not secrets, though credentials: they are named in messages, never replaced in them.
-_NAMES_NOT_SECRETS = ("BLUESKY_HANDLE",)
-
-
 def secret_variables() -> tuple[str, ...]:
-    return tuple(
-        name for e in REGISTRY.values() for name in e.credentials if name not in _NAMES_NOT_SECRETS
-    )
+    return tuple(name for e in REGISTRY.values() for name in e.credentials if name not in e.public)
 
 
 @dataclass(frozen=True)
