@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
@@ -32,7 +33,6 @@ from bot.runner import Account, RunReport, run
 from tests import pds_server
 from tests.conftest import Deployment, Result, Sleeps, environment, on_x, posts_on, serving
 from tests.pds_proxy import PdsProxy
-from tests.test_pds_smoke import tiny_png
 from tests.test_publisher import script
 
 pytestmark = pytest.mark.skipif(
@@ -61,6 +61,19 @@ def account(pds: pds_server.Pds) -> pds_server.Account:
     """A fresh account per test, so each test's repo holds only its own posts."""
     domain = pds.handle_domains[0]
     return pds_server.create_account(pds.url, f"bot{next(_handles)}-{int(time.time())}{domain}")
+
+
+@pytest.fixture
+def proxy(pds: pds_server.Pds) -> Iterator[PdsProxy]:
+    """A proxy in front of the PDS (tests/pds_proxy.py), serving for the test."""
+    server = PdsProxy(pds.url)
+    with serving(server):
+        yield server
+
+
+def through(proxy: PdsProxy, account: pds_server.Account) -> pds_server.Account:
+    """The account, reached through ``proxy``."""
+    return replace(account, service=proxy.url)
 
 
 @pytest.fixture
@@ -286,7 +299,7 @@ RUN = [sys.executable, "-m", "bot", "run", "--now"]
 @pytest.mark.parametrize("pds_got_it", [True, False], ids=["after-the-pds-created-it", "before"])
 def test_a_run_killed_while_its_post_is_held_leaves_exactly_one_record(
     deployment: Deployment,
-    pds: pds_server.Pds,
+    proxy: PdsProxy,
     account: pds_server.Account,
     cli: Callable[..., Result],
     pds_got_it: bool,
@@ -296,54 +309,52 @@ def test_a_run_killed_while_its_post_is_held_leaves_exactly_one_record(
     deployment.write("config/bot.yaml", CONFIG.replace("  x: {}\n", ""))
     # its link is a page of this test's (a 404: no card), so the run never goes online
     deployment.post("a", f"title: Story\nurl: {article_site}/a\napproved: true\n")
-    proxy = PdsProxy(pds.url)
-    with serving(proxy):
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "BOT_ROOT": str(deployment.root),
-            "BLUESKY_HANDLE": account.handle,
-            "BLUESKY_APP_PASSWORD": account.app_password,
-            "BLUESKY_SERVICE": proxy.url,
-        }
-        for name in ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD", "BLUESKY_SERVICE"):
-            monkeypatch.setenv(name, env[name])  # `log` reads this rehearsal's records too
-        proxy.hold("com.atproto.repo.createRecord", after_forwarding=pds_got_it)
-        first = subprocess.Popen(
-            [*RUN, "2026-01-05T09:05Z"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        try:
-            assert proxy.held.wait(timeout=60), "the run never sent its post"
-            first.send_signal(signal.SIGKILL)
-        finally:
-            first.wait(timeout=60)
-            proxy.release()
-        assert first.returncode == -signal.SIGKILL
-        assert len(stored(account)) == (1 if pds_got_it else 0)
-        log = cli("--root", deployment.root, "log").out
-        assert "pending    bluesky  a  (attempts: 1)  being sent now" in log
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "BOT_ROOT": str(deployment.root),
+        "BLUESKY_HANDLE": account.handle,
+        "BLUESKY_APP_PASSWORD": account.app_password,
+        "BLUESKY_SERVICE": proxy.url,
+    }
+    for name in ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD", "BLUESKY_SERVICE"):
+        monkeypatch.setenv(name, env[name])  # `log` reads this rehearsal's records too
+    proxy.hold("com.atproto.repo.createRecord", after_forwarding=pds_got_it)
+    first = subprocess.Popen(
+        [*RUN, "2026-01-05T09:05Z"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert proxy.held.wait(timeout=60), "the run never sent its post"
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(timeout=60)
+        proxy.release()
+    assert first.returncode == -signal.SIGKILL
+    assert len(stored(account)) == (1 if pds_got_it else 0)
+    log = cli("--root", deployment.root, "log").out
+    assert "pending    bluesky  a  (attempts: 1)  being sent now" in log
 
-        second = subprocess.run(
-            [*RUN, "2026-01-05T09:10Z"], env=env, capture_output=True, text=True, check=False
-        )
-        assert second.returncode == 0, second.stderr
-        (record,) = stored(account)
-        config = load_config(deployment.root)
-        # a PDS on this machine is a stand-in: its records are a rehearsal's, apart
-        assert not (config.paths.state / "ledger.sqlite3").exists()
-        ledger = Ledger.open(config.paths.state, proxy.url)
-        try:
-            (row,) = ledger.records()
-        finally:
-            ledger.close()
-        # the key chosen before the first request is the record's, and nothing else was made
-        assert record["uri"].endswith(f"/{row.token}")
-        assert (row.status, row.remote_id) == ("published", record["uri"])
-        assert proxy.calls["com.atproto.repo.getRecord"] == 1  # the next run asked first
-        # the PDS saw one create either way: the killed run's (found by its key), or the next
-        # run's (the held one never reached it)
-        assert proxy.calls["com.atproto.repo.createRecord"] == 1
-        # the killed run's session was kept: the next run did not log in again
-        assert proxy.calls["com.atproto.server.createSession"] == 1
+    second = subprocess.run(
+        [*RUN, "2026-01-05T09:10Z"], env=env, capture_output=True, text=True, check=False
+    )
+    assert second.returncode == 0, second.stderr
+    (record,) = stored(account)
+    config = load_config(deployment.root)
+    # a PDS on this machine is a stand-in: its records are a rehearsal's, apart
+    assert not (config.paths.state / "ledger.sqlite3").exists()
+    ledger = Ledger.open(config.paths.state, proxy.url)
+    try:
+        (row,) = ledger.records()
+    finally:
+        ledger.close()
+    # the key chosen before the first request is the record's, and nothing else was made
+    assert record["uri"].endswith(f"/{row.token}")
+    assert (row.status, row.remote_id) == ("published", record["uri"])
+    assert proxy.calls["com.atproto.repo.getRecord"] == 1  # the next run asked first
+    # the PDS saw one create either way: the killed run's (found by its key), or the next
+    # run's (the held one never reached it)
+    assert proxy.calls["com.atproto.repo.createRecord"] == 1
+    # the killed run's session was kept: the next run did not log in again
+    assert proxy.calls["com.atproto.server.createSession"] == 1
 
 
 # --- link cards and images ------------------------------------------------------------------
@@ -397,7 +408,7 @@ def test_a_link_becomes_a_card_with_the_pages_title_description_and_image(
     account: pds_server.Account,
     article_site: str,
 ) -> None:
-    image = tiny_png()
+    image = pds_server.tiny_png()
     _Site.pages = {
         "/2019/10/trial": (200, "text/html; charset=utf-8", ARTICLE),
         "/images/court.png": (200, "image/png", image),
@@ -431,7 +442,7 @@ def test_an_image_goes_with_its_alt_text_and_no_card(
     account: pds_server.Account,
     article_site: str,
 ) -> None:
-    image = tiny_png()
+    image = pds_server.tiny_png()
     _Site.pages = {"/a": (200, "text/html", ARTICLE)}
     site.write("media/court.png", image)
     alt = "Families outside the court in Tirana, Albania"
@@ -648,37 +659,35 @@ def test_a_session_the_pds_no_longer_takes_is_replaced_by_one_new_login(
     emulator: Sandbox,
     connect: Connect,
     sleeps: Sleeps,
-    pds: pds_server.Pds,
+    proxy: PdsProxy,
     account: pds_server.Account,
 ) -> None:
-    proxy = PdsProxy(pds.url)
-    through_proxy = pds_server.Account(**{**account.__dict__, "service": proxy.url})
-    with serving(proxy):
-        site.post("a", "title: First\nurl: https://example.org/a\napproved: true\n")
-        tick(site, account=through_proxy, connect=connect, sleeps=sleeps)
-        assert proxy.calls["com.atproto.server.createSession"] == 1
-        # the next run takes the kept session, however BLUESKY_HANDLE is capitalised
-        site.post("z", "title: Kept\nurl: https://example.org/z\napproved: true\npriority: -9\n")
-        shouted = pds_server.Account(**{**through_proxy.__dict__, "handle": account.handle.upper()})
-        tick(site, shouted, connect, sleeps, datetime(2026, 1, 5, 9, 10, tzinfo=UTC))
-        tick(site, shouted, connect, sleeps, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
-        assert len(stored(account)) == 2
-        assert proxy.calls["com.atproto.server.createSession"] == 1
-        session = site.root / "state" / "bluesky-session"
-        kept = session.read_text().split(":::")
-        header, payload, signature = kept[2].split(".")  # the access token, its signature spoilt
-        kept[2] = f"{header}.{payload}.{signature[::-1]}"
-        session.write_text(":::".join(kept))
-        site.post("b", "title: Second\nurl: https://example.org/b\napproved: true\n")
-        later = tick(site, through_proxy, connect, sleeps, datetime(2026, 1, 6, 9, 5, tzinfo=UTC))
-        assert later.problems == []
-        assert [r["value"]["text"] for r in stored(account)] == [
-            "First https://example.org/a",
-            "Kept https://example.org/z",
-            "Second https://example.org/b",
-        ]
-        assert proxy.calls["com.atproto.server.createSession"] == 2  # one new login, no more
-        assert session.read_text().split(":::")[2] != kept[2]  # the new session is kept
+    through_proxy = through(proxy, account)
+    site.post("a", "title: First\nurl: https://example.org/a\napproved: true\n")
+    tick(site, account=through_proxy, connect=connect, sleeps=sleeps)
+    assert proxy.calls["com.atproto.server.createSession"] == 1
+    # the next run takes the kept session, however BLUESKY_HANDLE is capitalised
+    site.post("z", "title: Kept\nurl: https://example.org/z\napproved: true\npriority: -9\n")
+    shouted = replace(through_proxy, handle=account.handle.upper())
+    tick(site, shouted, connect, sleeps, datetime(2026, 1, 5, 9, 10, tzinfo=UTC))
+    tick(site, shouted, connect, sleeps, datetime(2026, 1, 5, 13, 5, tzinfo=UTC))
+    assert len(stored(account)) == 2
+    assert proxy.calls["com.atproto.server.createSession"] == 1
+    session = site.root / "state" / "bluesky-session"
+    kept = session.read_text().split(":::")
+    header, payload, signature = kept[2].split(".")  # the access token, its signature spoilt
+    kept[2] = f"{header}.{payload}.{signature[::-1]}"
+    session.write_text(":::".join(kept))
+    site.post("b", "title: Second\nurl: https://example.org/b\napproved: true\n")
+    later = tick(site, through_proxy, connect, sleeps, datetime(2026, 1, 6, 9, 5, tzinfo=UTC))
+    assert later.problems == []
+    assert [r["value"]["text"] for r in stored(account)] == [
+        "First https://example.org/a",
+        "Kept https://example.org/z",
+        "Second https://example.org/b",
+    ]
+    assert proxy.calls["com.atproto.server.createSession"] == 2  # one new login, no more
+    assert session.read_text().split(":::")[2] != kept[2]  # the new session is kept
 
 
 def test_a_refused_app_password_is_told_once_and_the_post_waits_for_bluesky(
@@ -690,7 +699,7 @@ def test_a_refused_app_password_is_told_once_and_the_post_waits_for_bluesky(
     cli: Callable[..., Result],
 ) -> None:
     site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
-    wrong = pds_server.Account(**{**account.__dict__, "app_password": "not-the-app-password"})
+    wrong = replace(account, app_password="not-the-app-password")
     first = tick(site, wrong, connect, sleeps)
     assert len(first.problems) == 1
     assert first.problems[0].startswith("bluesky: Bluesky refused the login (401")
@@ -738,24 +747,20 @@ def test_a_rate_limit_is_waited_out_within_the_runs_budget_and_5xx_is_retried(
     emulator: Sandbox,
     connect: Connect,
     sleeps: Sleeps,
-    pds: pds_server.Pds,
+    proxy: PdsProxy,
     account: pds_server.Account,
 ) -> None:
-    proxy = PdsProxy(pds.url)
-    through_proxy = pds_server.Account(**{**account.__dict__, "service": proxy.url})
+    through_proxy = through(proxy, account)
     reset = int(BLUESKY_NOW) + 20
-    with serving(proxy):
-        proxy.answer(
-            "com.atproto.repo.createRecord",
-            429,
-            {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
-            {"ratelimit-limit": "5000", "ratelimit-remaining": "0", "ratelimit-reset": str(reset)},
-        )
-        proxy.answer(
-            "com.atproto.repo.createRecord", 502, {"error": "UpstreamFailure", "message": "x"}
-        )
-        site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
-        report = tick(site, through_proxy, connect, sleeps)
+    proxy.answer(
+        "com.atproto.repo.createRecord",
+        429,
+        {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+        {"ratelimit-limit": "5000", "ratelimit-remaining": "0", "ratelimit-reset": str(reset)},
+    )
+    proxy.answer("com.atproto.repo.createRecord", 502, {"error": "UpstreamFailure", "message": "x"})
+    site.post("a", "title: Story\nurl: https://example.org/a\napproved: true\n")
+    report = tick(site, through_proxy, connect, sleeps)
     assert report.problems == []
     (record,) = stored(account)  # after the 429 and the 502, one post
     assert record["value"]["text"] == "Story https://example.org/a"

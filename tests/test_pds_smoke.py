@@ -9,8 +9,6 @@ uploaded; and the PDS's own listRecords as the judge. Skipped while tests/pds is
 from __future__ import annotations
 
 import re
-import struct
-import zlib
 from collections.abc import Iterator
 
 import pytest
@@ -27,20 +25,6 @@ pytestmark = pytest.mark.skipif(
 
 POST = "app.bsky.feed.post"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
-
-
-def tiny_png() -> bytes:
-    """A valid 1×1 PNG, made here."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)  # 1×1, 8-bit RGBA
-    pixels = zlib.compress(b"\x00\xff\x80\x00\xff")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +84,7 @@ def test_post_with_chosen_rkey(pds: pds_server.Pds) -> None:
     assert isinstance(missing.value.response.content, XrpcError)
     assert missing.value.response.content.error == "RecordNotFound"
 
-    png = tiny_png()
+    png = pds_server.tiny_png()
     blob = client.upload_blob(png).blob
     assert blob.mime_type == "image/png"
     assert blob.size == len(png)
