@@ -16,14 +16,16 @@ import textwrap
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import Config, load_config
 from bot.errors import BotError, ConfigError, CredentialsMissing, Problem
 from bot.networks import REGISTRY, all_variables, entry, secret_variables
+from bot.spending import Budget, dollars, money, post_price, price
 from bot.times import iso_utc, local, until
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
     from bot.ledger import Ledger, Record
     from bot.posts import Post, Queue
-    from bot.reports import Result, Status
+    from bot.reports import PlannedSpend, Result, Status
     from bot.runner import Account
 
 # Each command imports what it needs when it runs: cron starts `run` every few minutes, and
@@ -377,7 +379,20 @@ def check(config: Config, args: argparse.Namespace) -> int:
         if missing:
             error = CredentialsMissing(missing, entry(name).credentials)
             print(f"{name}: {error}; `run` publishes nothing there until then", file=sys.stderr)
+    _say_limits(config, sys.stderr)
     return NEEDS_A_PERSON if queue.problems else OK
+
+
+def _say_limits(config: Config, stream: TextIO) -> None:
+    """Which limits a network whose server sets its own was checked against, offline: those
+    read last from it and kept, or its defaults (issue 12)."""
+    from bot.networks import counting_of  # noqa: PLC0415
+
+    for name in config.networks:
+        if entry(name).instance_limits:
+            print(
+                f"{name}: counted with {counting_of(name, config.paths.state).source}", file=stream
+            )
 
 
 def _print_problems(found: list[tuple[Problem, str]], form: str) -> None:
@@ -419,6 +434,7 @@ def preview_posts(config: Config, args: argparse.Namespace) -> int:
             status = NEEDS_A_PERSON
     if posts:
         print("\n\n".join(_describe(post, config) for post in posts))  # blank lines between
+        _say_limits(config, sys.stdout)
     if not wanted and queue.problems:
         for problem in sorted(queue.problems, key=_problem_order):
             print(problem, file=sys.stderr)
@@ -461,7 +477,7 @@ def _describe(post: Post, config: Config) -> str:
         except DoesNotFit as error:  # load_queue checked it; kept for a post changed since
             lines.append(f"  {on}does not fit: {error}")
             continue
-        limit = counting_of(network).limit
+        limit = counting_of(network, config.paths.state).limit
         for number, part in enumerate(parts, start=1):
             label = f"part {number}/{len(parts)} · " if len(parts) > 1 else ""
             note = f" · shortened: {', '.join(part.shortened)}" if part.shortened else ""
@@ -469,7 +485,38 @@ def _describe(post: Post, config: Config) -> str:
             lines.append(textwrap.indent(part.text, "  │ ", predicate=lambda _: True))
             if number == 1 and post.image is not None:
                 lines.append(f"  │ [image {config.shown(post.image.path)} · alt: {post.image.alt}]")
+        cost = _cost_line(post, config, network, [part.text for part in parts])
+        if cost:  # "X · cost: …" among several networks, else "X cost: …"
+            lines.append(f"  {on}{cost}" if several else f"  {entry(network).label} {cost}")
     return "\n".join(lines)
+
+
+def _cost_line(post: Post, config: Config, network: str, parts: list[str]) -> str | None:
+    """What the post costs on a network that bills each post, and what it would cost with or
+    without its link (SPEC: a template without {url} makes a post without a link)."""
+    from bot.formatting import DoesNotFit  # noqa: PLC0415
+
+    cost = price(network, parts, alt_text=post.image is not None)
+    if cost is None:
+        return None
+    what = [f"{len(parts)} posts"] if len(parts) > 1 else []
+    if post.image is not None:
+        what.append("the image's alt text")
+    line = f"cost: {money(cost)}" + (f" for {' and '.join(what)}" if what else "")
+    if post.url and post.text is None:
+        template = config.networks[network].template or config.format.template
+        if "{url}" not in template:
+            return line + f" (without the link: networks.{network}.template has no {{url}})"
+        try:
+            without = post_price(replace(post, url=""), config, network)
+        except DoesNotFit:
+            without = None
+        if without is not None and without < cost:
+            line += (
+                f"; {money(without)} without the link (a networks.{network}.template "
+                "without {url})"
+            )
+    return line
 
 
 def _problem_order(problem: Problem) -> tuple[str, int]:
@@ -545,7 +592,7 @@ class _Secrets:
         values = self.values()
         return {
             name: Account(
-                connector(name, values, config.paths.state),
+                connector(name, values, config.paths.state, config.networks[name]),
                 partial(self.missing_credentials, name),
             )
             for name in config.networks
@@ -667,6 +714,7 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
         queue = reports.current_queue(config, ledger)
         missing = {name: args.secrets.missing_credentials(name) for name in config.networks}
         planned = reports.plan(config, queue, ledger, now, args.days, missing_credentials=missing)
+    waits = {spend.budget.network: set(spend.waits) for spend in planned.spending}
     if args.json:
         for entry in planned.entries:
             line = {
@@ -675,8 +723,25 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
                 "post_id": entry.post.id,
                 "slot": iso_utc(entry.slot) if entry.slot else None,
                 "networks": targets(entry.post, config),
+                # networks whose monthly budget would hold this post's copy back
+                "waiting": [name for name, ids in waits.items() if entry.post.id in ids],
+                "cost_usd": {
+                    spend.budget.network: dollars(spend.costs[entry.post.id])
+                    for spend in planned.spending
+                    if entry.post.id in spend.costs
+                },
             }
             print(json.dumps(line, ensure_ascii=False))
+        for spend in planned.spending:
+            spend_json = {
+                "kind": "spending",
+                "network": spend.budget.network,
+                **_spending_json(spend.budget),
+                "planned_usd": dollars(spend.planned),
+                "runs_out": iso_utc(spend.runs_out) if spend.runs_out else None,
+                "waiting": list(spend.waits),
+            }
+            print(json.dumps(spend_json, ensure_ascii=False))
         for item in planned.will_not_go_out:
             entry_json = {"kind": "will_not_go_out", "post_id": item.subject}
             print(json.dumps({**entry_json, "will_not_go_out": item.reason}, ensure_ascii=False))
@@ -701,9 +766,17 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
     for entry in planned.entries:
         kind = "slot" if entry.slot else "at  "
         to = f"  → {', '.join(targets(entry.post, config))}" if several else ""
-        print(f"{_local(entry.at, config, weekday=True)}  {kind}  {entry.post.id}{to}")
+        held = [
+            f"{REGISTRY[name].label} waits for its monthly budget"
+            for name, ids in waits.items()
+            if entry.post.id in ids
+        ]
+        note = f"  ({'; '.join(held)})" if held else ""
+        print(f"{_local(entry.at, config, weekday=True)}  {kind}  {entry.post.id}{to}{note}")
     if not planned.entries:
         print(f"nothing to publish in the next {args.days} day{'s' if args.days != 1 else ''}")
+    for spend in planned.spending:
+        print(_planned_spend_line(spend, config))
     if planned.held:
         print("held back:")
         for kept in planned.held:
@@ -713,6 +786,30 @@ def show_plan(config: Config, args: argparse.Namespace) -> int:
         for item in planned.will_not_go_out:
             print(f"  {item}")
     return NEEDS_A_PERSON if queue.problems else OK
+
+
+def _planned_spend_line(spend: PlannedSpend, config: Config) -> str:
+    """``x: December 2026: $0.400 spent, $2.400 more planned (12 posts): $2.800, of a $20.00
+    monthly budget``, and the day the budget would run out."""
+    budget = spend.budget
+    total = budget.spent + spend.planned
+    going = len(spend.costs) - len(spend.waits)
+    line = (
+        f"{budget.network}: {budget.month}: {money(budget.spent)} spent, "
+        f"{money(spend.planned)} more planned ({going} post{'s' if going != 1 else ''}): "
+        f"{money(total)}"
+    )
+    if budget.budget is None:
+        return line + f"; no monthly budget set (networks.{budget.network}.monthly_budget_usd)"
+    line += f", of a {money(budget.budget)} monthly budget"
+    if spend.runs_out is not None:
+        count = len(spend.waits)
+        line += (
+            f"; it runs out on {_local(spend.runs_out, config, weekday=True)}: from then "
+            f"{count} planned post{'s' if count != 1 else ''} wait{'s' if count == 1 else ''} "
+            f"for {budget.month_ends.astimezone(config.timezone):%B} or a raised budget"
+        )
+    return line
 
 
 def _post_id(text: str, config: Config) -> str:
@@ -780,10 +877,12 @@ def show_log(config: Config, args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(_log_entry(record), ensure_ascii=False))
             continue
+        cost = f", {money(record.cost)}" if record.cost else ""
         print(
             f"{_local(record.at, config, seconds=True)}  {record.status:<9}  "
             f"{record.network:<{width}}  "
-            f"{record.post_id}{line.label}  (attempts: {record.attempts})  {line.detail}".rstrip()
+            f"{record.post_id}{line.label}  (attempts: {record.attempts}{cost})  "
+            f"{line.detail}".rstrip()
         )
     if not lines and not args.json:
         print("nothing published yet")
@@ -852,8 +951,13 @@ def _log_entry(record: Record) -> dict[str, object]:
         "attempts": record.attempts,
         "error": record.error,
         "at": iso_utc(record.at),
-        "cost_usd": None,  # what X billed: recorded from the X's-bill issue on
+        # what the network billed for it (X); null where nothing is billed
+        "cost_usd": dollars(record.cost or 0) if _billed(record.network) else None,
     }
+
+
+def _billed(network: str) -> bool:
+    return network in REGISTRY and entry(network).billed
 
 
 def show_status(config: Config, args: argparse.Namespace) -> int:
@@ -900,6 +1004,14 @@ def show_status(config: Config, args: argparse.Namespace) -> int:
         if network.rate_limited_until:
             until = _local(network.rate_limited_until, config, seconds=True)
             lines.append(f"{name}: rate limited until {until}")
+        if network.spending is not None:
+            lines.append(f"{name}: {_spend_line(network.spending)}")
+        if network.waiting:
+            count = len(network.waiting)
+            lines.append(
+                f"{name}: {count} post{'s' if count != 1 else ''} waiting for the budget: "
+                + ", ".join(network.waiting)
+            )
     paused = found.paused
     lines.append(
         "paused: "
@@ -915,6 +1027,16 @@ def show_status(config: Config, args: argparse.Namespace) -> int:
     for line in lines:
         _say(args, line)
     return OK
+
+
+def _spend_line(spending: Budget) -> str:
+    """``spent $0.40 in December 2026, of a $0.50 monthly budget ($0.10 left)``."""
+    if spending.budget is None:
+        cap = f"no monthly budget set (networks.{spending.network}.monthly_budget_usd)"
+    else:
+        left = max(spending.budget - spending.spent, 0)
+        cap = f"of a {money(spending.budget)} monthly budget ({money(left)} left)"
+    return f"spent {money(spending.spent)} in {spending.month}, {cap}"
 
 
 def _slot_note(found: Status, config: Config) -> str:
@@ -950,6 +1072,8 @@ def _status_json(found: Status, endpoint: str | None) -> dict[str, Any]:
                 if network.rate_limited_until
                 else None,
                 "failing_since": iso_utc(network.failing_since) if network.failing_since else None,
+                **(_spending_json(network.spending) if network.spending else {}),
+                **({"waiting": list(network.waiting)} if network.spending else {}),
             }
             for network in found.networks
         },
@@ -959,6 +1083,14 @@ def _status_json(found: Status, endpoint: str | None) -> dict[str, Any]:
         "will_not_go_out": [
             {"subject": b.subject, "reason": b.reason} for b in found.will_not_go_out
         ],
+    }
+
+
+def _spending_json(spending: Budget) -> dict[str, Any]:
+    return {
+        "month": spending.month,
+        "spent_usd": dollars(spending.spent),
+        "budget_usd": dollars(spending.budget) if spending.budget is not None else None,
     }
 
 

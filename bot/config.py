@@ -12,6 +12,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,7 @@ from bot.networks import DEFAULT_NETWORKS, REGISTRY
 
 DEFAULT_TEMPLATE = "{title} — {source}: {summary} {url} {hashtags}"
 PLACEHOLDERS = ("title", "source", "summary", "url", "hashtags")
+VISIBILITIES = ("public", "unlisted", "private")  # Mastodon's, for a status the bot posts
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLOT_KEYS = ("daily", "weekdays", "weekends", *DAY_KEYS)
 
@@ -69,6 +71,10 @@ class NetworkSettings:
     """One entry of ``networks:``: an account the posts go to."""
 
     template: str | None = None  # instead of format.template, for this network
+    # networks.x.monthly_budget_usd, in millionths of a dollar (exact sums: SPEC "X's bill")
+    monthly_budget: int | None = None
+    visibility: str | None = None  # networks.mastodon.visibility: public, unlisted, private
+    language: str | None = None  # networks.mastodon.language: the posts' ISO 639 code
 
 
 def _default_networks() -> dict[str, NetworkSettings]:
@@ -299,12 +305,48 @@ class _Checker:
             entry = self.mapping(settings, f"networks.{name}")
             if entry is None:
                 continue
-            self.unknown_keys(entry, ("template",), f"networks.{name}.")
+            self.unknown_keys(entry, ("template", *REGISTRY[name].settings), f"networks.{name}.")
             template = None
             if "template" in entry:
                 template = self.template(entry["template"], f"networks.{name}.template")
-            networks[name] = NetworkSettings(template)
+            networks[name] = NetworkSettings(
+                template,
+                self.budget(entry.get("monthly_budget_usd"), f"networks.{name}"),
+                self.choice(entry.get("visibility"), f"networks.{name}.visibility", VISIBILITIES),
+                self.language(entry.get("language"), f"networks.{name}.language"),
+            )
         return networks
+
+    def budget(self, value: object, where: str) -> int | None:
+        """``monthly_budget_usd`` in millionths of a dollar: a number of dollars, 0 or more."""
+        if value is None:
+            return None
+        key = f"{where}.monthly_budget_usd"
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            self.problem(
+                key,
+                f"{key} must be a number of US dollars, 0 or more (e.g. 20 or 7.50), not {value!r}",
+            )
+            return None
+        return round(Decimal(str(value)) * 1_000_000)
+
+    def choice(self, value: object, key: str, choices: tuple[str, ...]) -> str | None:
+        if value is None:
+            return None
+        if value not in choices:
+            self.problem(key, f"{key} must be one of {', '.join(choices)}, not {value!r}")
+            return None
+        return str(value)
+
+    def language(self, value: object, key: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not re.fullmatch(r"[a-z]{2,3}", value):
+            self.problem(
+                key, f"{key} must be an ISO 639 language code such as en or fa, not {value!r}"
+            )
+            return None
+        return value
 
     def template_ok(self, template: str, key: str = "format.template") -> bool:
         allowed = ", ".join("{" + name + "}" for name in PLACEHOLDERS)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 LEDGER_FILE = "ledger.sqlite3"
 
 PENDING, PUBLISHED, RETRYING, FAILED = "pending", "published", "retrying", "failed"
+WAITING = "waiting"  # held back, never sent: its network's monthly budget is reached
 OK, REFUSED, RETRYABLE, UNKNOWN = "ok", "refused", "retryable", "unknown"  # attempt outcomes
 
 
@@ -214,6 +215,42 @@ _MIGRATIONS: tuple[tuple[str, str], ...] = (
     CREATE INDEX attempts_by_part ON attempts (post_id, network, part)
     """,
     ),
+    (
+        # Issue 12: what each request cost (X bills each post it accepts), in millionths of
+        # a dollar, exact when summed; and 'waiting': a copy held back while its post goes out
+        # elsewhere (a monthly budget reached), sent once the budget allows.
+        "costs of requests, and copies waiting for a budget",
+        """
+    ALTER TABLE attempts ADD COLUMN cost INTEGER;
+    CREATE TABLE parts_with_waiting (
+        post_id TEXT NOT NULL,
+        network TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'published', 'retrying', 'failed', 'waiting')),
+        text TEXT NOT NULL,
+        url TEXT,
+        slot TEXT,
+        remote_id TEXT,
+        remote_url TEXT,
+        remote_ref TEXT,
+        token TEXT,
+        media_id TEXT,
+        attempts_before_history INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        at TEXT NOT NULL,
+        uncertain INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (post_id, network, part)
+    );
+    INSERT INTO parts_with_waiting SELECT post_id, network, part, status, text, url, slot,
+        remote_id, remote_url, remote_ref, token, media_id, attempts_before_history, error, at,
+        uncertain FROM parts;
+    DROP TABLE parts;
+    ALTER TABLE parts_with_waiting RENAME TO parts;
+    CREATE INDEX parts_by_time ON parts (at);
+    CREATE INDEX attempts_by_time ON attempts (network, at)
+    """,
+    ),
 )
 
 
@@ -249,6 +286,7 @@ class Record(NamedTuple):
     remote_url: str | None = None  # the public link to it
     remote_ref: str | None = None  # what a reply needs beyond the id (Bluesky: the cid)
     token: str | None = None  # what makes a resend recognisable, chosen before sending
+    cost: int | None = None  # what the network billed for it, in millionths of a dollar
 
 
 class Copy(NamedTuple):
@@ -269,6 +307,7 @@ class Attempt(NamedTuple):
     outcome: str  # ok, refused, retryable, unknown (no answer came)
     http_status: int | None
     error: str | None
+    cost: int | None = None  # what the network billed for it, in millionths of a dollar
 
 
 class NetworkState(NamedTuple):
@@ -408,7 +447,9 @@ class Ledger:
             "SELECT post_id, part, status, text, url, slot, remote_id, attempts_before_history + "
             "(SELECT count(*) FROM attempts a WHERE a.post_id = p.post_id "
             "AND a.network = p.network AND a.part = p.part), "
-            "error, at, uncertain, network, remote_url, remote_ref, token "
+            "error, at, uncertain, network, remote_url, remote_ref, token, "
+            "(SELECT sum(a.cost) FROM attempts a WHERE a.post_id = p.post_id "
+            "AND a.network = p.network AND a.part = p.part) "
             "FROM parts p ORDER BY at DESC, post_id, network, part DESC"
         )
         return [
@@ -475,6 +516,42 @@ class Ledger:
                 ],
             )
 
+    def hold_back(
+        self,
+        copy: Copy,
+        text: str,
+        message: str,
+        now: datetime,
+        *,
+        url: str | None,
+        slot: datetime | None,
+    ) -> None:
+        """A copy not sent because its network's monthly budget would be passed: ``waiting``,
+        with why, until a run finds the budget allows it (a new month, a raised budget)."""
+        self._write(
+            "INSERT INTO parts (post_id, network, part, status, text, url, slot, error, at) "
+            "VALUES (?, ?, 0, 'waiting', ?, ?, ?, ?, ?) ON CONFLICT (post_id, network, part) "
+            # the same reason again (each run asks) keeps the time it first waited
+            "DO UPDATE SET at = CASE WHEN status = 'waiting' AND error = excluded.error "
+            "THEN at ELSE excluded.at END, status = 'waiting', error = excluded.error "
+            "WHERE status IN ('retrying', 'waiting')",
+            (*copy, text, url, iso_utc(slot) if slot else None, message, iso_utc(now)),
+        )
+
+    def anything_waiting(self) -> bool:
+        """A copy held back by a budget (bot.runner asks whether the budget now allows it)."""
+        row = self._db.execute("SELECT 1 FROM parts WHERE status = 'waiting' LIMIT 1").fetchone()
+        return row is not None
+
+    def spent(self, network: str, since: datetime, before: datetime) -> int:
+        """What the network billed for the requests made from ``since`` to ``before``, in
+        millionths of a dollar."""
+        row = self._db.execute(
+            "SELECT coalesce(sum(cost), 0) FROM attempts WHERE network = ? AND at >= ? AND at < ?",
+            (network, iso_utc(since), iso_utc(before)),
+        ).fetchone()
+        return int(row[0])
+
     def waiting(self, copy: Copy, message: str, now: datetime) -> None:
         """A copy not sent because its network takes nothing now (refused account, rate
         limit, no credentials): why, until a later run sends it."""
@@ -504,17 +581,37 @@ class Ledger:
         return int(cursor.lastrowid or 0)
 
     def attempt_ended(
-        self, attempt: int, outcome: str, http_status: int | None, error: str | None
+        self,
+        attempt: int,
+        outcome: str,
+        http_status: int | None,
+        error: str | None,
+        *,
+        cost: int | None = None,
     ) -> None:
+        """The request's outcome, and ``cost``: what the network billed for it."""
         self._write(
-            "UPDATE attempts SET outcome = ?, http_status = ?, error = ? WHERE id = ?",
-            (outcome, http_status, error, attempt),
+            "UPDATE attempts SET outcome = ?, http_status = ?, error = ?, cost = ? WHERE id = ?",
+            (outcome, http_status, error, cost or None, attempt),
+        )
+
+    def billed_earlier(self, copy: Copy, part: int, cost: int) -> None:
+        """A part found published by a later request (X's duplicate 403): the request whose
+        answer was lost is the one the network billed. Its cost is recorded on it (the
+        part's latest post request without an answer; else its latest request)."""
+        self._write(
+            "UPDATE attempts SET cost = coalesce(cost, 0) + ? WHERE id = coalesce("
+            "(SELECT max(id) FROM attempts WHERE post_id = ? AND network = ? AND part = ? "
+            " AND kind = 'post' AND outcome = 'unknown'), "
+            "(SELECT max(id) FROM attempts WHERE post_id = ? AND network = ? AND part = ?))",
+            (cost, *copy, part, *copy, part),
         )
 
     def attempts(self, post_id: str | None = None) -> list[Attempt]:
         """Every request, newest first (or those of one post)."""
         rows = self._db.execute(
-            "SELECT at, post_id, network, part, kind, outcome, http_status, error FROM attempts "
+            "SELECT at, post_id, network, part, kind, outcome, http_status, error, cost "
+            "FROM attempts "
             "WHERE ? IS NULL OR post_id = ? ORDER BY id DESC",
             (post_id, post_id),
         )

@@ -121,15 +121,15 @@ def check_post_fits(post: Post, config: Config, network: str | None = None) -> N
     from bot.networks import counting_of, entry  # noqa: PLC0415
 
     for name in [network] if network else targets(post, config):
-        counting = counting_of(name)
+        counting = counting_of(name, config.paths.state)
         try:
             if post.text is None:
                 check_fits(_fields(post, config), _format_for(config, name), counting)
             elif counting.at_most(post.text) > counting.limit:  # else it surely fits
-                _verbatim(post.text, "text", "text", name)
+                _verbatim(post.text, "text", "text", name, config)
             for number, part in enumerate(post.thread, start=2):
                 if counting.at_most(part) > counting.limit:
-                    _verbatim(part, "thread", f"thread part {number}", name)
+                    _verbatim(part, "thread", f"thread part {number}", name, config)
         except DoesNotFit as error:
             error.network = entry(name).label
             raise
@@ -148,11 +148,12 @@ def render_post(post: Post, config: Config, network: str | None = None) -> list[
     name = network or (targets(post, config) or list(config.networks))[0]
     try:
         if post.text is not None:
-            first = _verbatim(post.text, "text", "text", name)
+            first = _verbatim(post.text, "text", "text", name, config)
         else:
-            first = render(_fields(post, config), _format_for(config, name), counting_of(name))
+            counting = counting_of(name, config.paths.state)
+            first = render(_fields(post, config), _format_for(config, name), counting)
         thread = [
-            _verbatim(part, "thread", f"thread part {number}", name)
+            _verbatim(part, "thread", f"thread part {number}", name, config)
             for number, part in enumerate(post.thread, start=2)
         ]
     except DoesNotFit as error:
@@ -161,11 +162,11 @@ def render_post(post: Post, config: Config, network: str | None = None) -> list[
     return [first, *thread]
 
 
-def _verbatim(text: str, field: str, what: str, network: str) -> Rendered:
+def _verbatim(text: str, field: str, what: str, network: str, config: Config) -> Rendered:
     from bot.formatting import DoesNotFit, Rendered  # noqa: PLC0415
     from bot.networks import counting_of  # noqa: PLC0415
 
-    counting = counting_of(network)
+    counting = counting_of(network, config.paths.state)
     length, limit = counting.measure(text), counting.limit
     if length > limit:
         raise DoesNotFit(
@@ -312,6 +313,12 @@ def _config_fingerprint(config: Config) -> str:
 
     digest = hashlib.sha256(f"{__version__}\0{config.root}\0".encode())
     digest.update(config.file.read_bytes())
+    from bot.networks import REGISTRY, counting_of  # noqa: PLC0415
+
+    for name in config.networks:
+        if REGISTRY[name].instance_limits:  # a post that fit the old limit may not fit the new
+            limit = counting_of(name, config.paths.state).limit
+            digest.update(f"\0{name}:{limit}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -16,9 +16,27 @@ from bot.queue_scan import scan_queue, stat_key
 
 MARKER_VERSION = 1
 # The variables that point a network at a stand-in (bot.networks.REGISTRY's ``endpoint``s,
-# kept in step by tests/test_start.py): with one set, a run may be a rehearsal, and takes the
-# full way, which tells (bot.networks is too heavy to import for a quiet tick).
-ENDPOINT_VARIABLES = ("X_API_BASE_URL", "BLUESKY_SERVICE")
+# kept in step by tests/test_start.py), each with whether only a server on this machine is a
+# stand-in (the registry's ``local_only``: MASTODON_API_BASE_URL is always set, to the real
+# instance, in a deployment). With a stand-in set, a run may be a rehearsal, and takes the full
+# way, which tells (bot.networks is too heavy to import for a quiet tick).
+ENDPOINT_VARIABLES = {
+    "X_API_BASE_URL": False,
+    "BLUESKY_SERVICE": True,
+    "MASTODON_API_BASE_URL": True,
+}
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+def may_be_stand_in(value: str, *, local_only: bool) -> bool:
+    """Whether an endpoint variable's value may point at a stand-in: any value, or for a
+    ``local_only`` one, a URL on this machine (the full program decides exactly)."""
+    if not value:
+        return False
+    if not local_only:
+        return True
+    host = value.split("://", 1)[-1].split("/", 1)[0].lower()
+    return any(host == name or host.startswith(name + ":") for name in _LOOPBACK)
 
 
 def holds(text: str, *, config_file: str, now: float) -> tuple[list[str], str | None] | None:

@@ -8,15 +8,25 @@ web page) to render; nothing prints, reads the clock or opens a file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from bot.errors import CredentialsMissing
-from bot.ledger import FAILED, PENDING, PUBLISHED, RETRYING, Attempt, NetworkState, Record
+from bot.ledger import (
+    FAILED,
+    PENDING,
+    PUBLISHED,
+    RETRYING,
+    WAITING,
+    Attempt,
+    NetworkState,
+    Record,
+)
 from bot.networks import entry
 from bot.schedule import Held, History, Planned, current_slot, next_slot
 from bot.schedule import plan as schedule_plan
+from bot.spending import Budget, billed, budget_of, money, month_name, month_of, post_price
 from bot.times import local, until
 
 if TYPE_CHECKING:
@@ -122,7 +132,43 @@ def will_not_go_out(
             )
     for state in (networks or {}).values():
         found += _network_blocks(state, (missing_credentials or {}).get(state.network))
+    for network, ids in waiting_for_budget(queue, records, now, config).items():
+        label = entry(network).label
+        budget = config.networks[network].monthly_budget or 0
+        count = len(ids)
+        found.append(
+            WillNotGoOut(
+                f"budget:{network}",  # one problem for every post it holds back (SPEC)
+                network,
+                f"{label}'s monthly budget ({money(budget)}) is reached for "
+                f"{month_name(now, config.timezone)}: {count} post{'s' if count != 1 else ''} "
+                f"wait{'s' if count == 1 else ''} to go out on {label} ({', '.join(ids)}); "
+                f"they go out when the month ends, or raise networks.{network}.monthly_budget_usd",
+            )
+        )
     return found
+
+
+def waiting_for_budget(
+    queue: Queue, records: list[Record], now: datetime, config: Config
+) -> dict[str, list[str]]:
+    """Network -> the approved posts whose copy there waits for its monthly budget (held back
+    in this month, by a budget still set), in id order."""
+    approved = {post.id for post in queue.posts if post.approved}
+    start, _ = month_of(now, config.timezone)
+    waiting: dict[str, list[str]] = {}
+    for record in records:
+        settings = config.networks.get(record.network)
+        if (
+            record.status == WAITING
+            and record.part == 0
+            and record.post_id in approved
+            and record.at >= start
+            and settings is not None
+            and settings.monthly_budget is not None
+        ):
+            waiting.setdefault(record.network, []).append(record.post_id)
+    return {network: sorted(ids) for network, ids in waiting.items()}
 
 
 def _network_blocks(network: NetworkState, missing: list[str] | None) -> list[WillNotGoOut]:
@@ -223,6 +269,8 @@ class NetworkStatus:
     last_error: Result | None
     rate_limited_until: datetime | None
     failing_since: datetime | None
+    spending: Budget | None = None  # a network that bills each post: this month's spend
+    waiting: tuple[str, ...] = ()  # posts whose copy here waits for its monthly budget
 
 
 @dataclass(frozen=True)
@@ -284,6 +332,7 @@ def status(
             slot_open = False
     lengths = thread_lengths(ledger, records)
     attempts = ledger.attempts()
+    waiting = waiting_for_budget(queue, records, now, config)
     counts = {
         "approved": approved,
         "drafts": sum(1 for post in queue.posts if not post.approved),
@@ -307,7 +356,16 @@ def status(
         max_per_day=config.schedule.max_per_day,
         networks=[
             _network_status(
-                state, records, attempts, lengths, now=now, missing_credentials=missing_credentials
+                state,
+                records,
+                attempts,
+                lengths,
+                now=now,
+                missing_credentials=missing_credentials,
+                spending=budget_of(config, ledger, state.network, now)
+                if entry(state.network).billed
+                else None,
+                waiting=waiting.get(state.network, []),
             )
             for state in states.values()
         ],
@@ -324,6 +382,8 @@ def _network_status(
     *,
     now: datetime,
     missing_credentials: Mapping[str, list[str]],
+    spending: Budget | None,
+    waiting: list[str],
 ) -> NetworkStatus:
     name = state.network
     results = last_results(
@@ -339,7 +399,20 @@ def _network_status(
         last_error=results.error,
         rate_limited_until=held if held is not None and now < held else None,
         failing_since=state.failing_since,
+        spending=spending,
+        waiting=tuple(waiting),
     )
+
+
+@dataclass(frozen=True)
+class PlannedSpend:
+    """What the plan implies on a network that bills each post, for the month of ``now``."""
+
+    budget: Budget  # spent so far this month, and the cap
+    planned: int  # what the plan's posts in this month cost there, as far as the cap allows
+    costs: dict[str, int]  # post id -> its cost there (planned in this month)
+    runs_out: datetime | None  # the first planned post there the cap would not allow
+    waits: tuple[str, ...]  # planned posts whose copy there would wait for the cap
 
 
 @dataclass(frozen=True)
@@ -349,6 +422,7 @@ class Plan:
     will_not_go_out: list[WillNotGoOut]
     paused: tuple[datetime, str] | None
     days: int
+    spending: list[PlannedSpend] = field(default_factory=list)
 
 
 def plan(
@@ -370,7 +444,37 @@ def plan(
     blocked = will_not_go_out(
         queue, records, now, config, networks=states, missing_credentials=missing_credentials
     )
-    return Plan(entries, held, blocked, ledger.paused(), days)
+    spending = [
+        _planned_spend(entries, budget_of(config, ledger, network, now), config)
+        for network in billed(config)
+    ]
+    return Plan(entries, held, blocked, ledger.paused(), days, spending)
+
+
+def _planned_spend(entries: list[Planned], budget: Budget, config: Config) -> PlannedSpend:
+    """Walk the plan's posts on the billed network in this month, in order, as the runner
+    would: each goes while the cap allows it, and waits once it does not."""
+    from bot.formatting import DoesNotFit  # noqa: PLC0415
+    from bot.posts import targets  # noqa: PLC0415
+
+    network = budget.network
+    planned, runs_out = 0, None
+    costs: dict[str, int] = {}
+    waits: list[str] = []
+    for item in entries:
+        if item.at >= budget.month_ends or network not in targets(item.post, config):
+            continue
+        try:
+            cost = post_price(item.post, config, network) or 0
+        except DoesNotFit:
+            continue  # named among what will not go out
+        costs[item.post.id] = cost
+        if budget.allows(planned + cost):
+            planned += cost
+        else:
+            runs_out = runs_out or item.at
+            waits.append(item.post.id)
+    return PlannedSpend(budget, planned, costs, runs_out, tuple(waits))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from bot.ledger import (
     PENDING,
     PUBLISHED,
     RETRYING,
+    WAITING,
     Copy,
     Ledger,
     OpenProblem,
@@ -64,6 +65,7 @@ from bot.quiet_marker import make_marker
 from bot.reports import WillNotGoOut, outage, part_label, will_not_go_out
 from bot.retries import RetryBudget
 from bot.schedule import History, current_slot, due, next_slot
+from bot.spending import budget_of, month_of, price
 from bot.times import local, until
 
 if TYPE_CHECKING:
@@ -201,10 +203,16 @@ class _Journal:
         self.current = self.ledger.attempt_started(self.copy, self.part, kind, self.now)
 
     def ended(
-        self, outcome: str, http_status: int | None, error: str | None, *, account: bool = False
+        self,
+        outcome: str,
+        http_status: int | None,
+        error: str | None,
+        *,
+        account: bool = False,
+        cost: int = 0,
     ) -> None:
         network = self.copy.network
-        self.ledger.attempt_ended(self.current, outcome, http_status, error)
+        self.ledger.attempt_ended(self.current, outcome, http_status, error, cost=cost)
         if outcome == "ok":
             self.ledger.network_answered(network)
         elif outcome == "refused" and not account:
@@ -212,6 +220,9 @@ class _Journal:
             self.ledger.network_answered(network, accepted=False)
         elif outcome in ("retryable", "unknown"):
             self.ledger.network_failed(network, error or outcome, self.now)
+
+    def billed_earlier(self, cost: int) -> None:
+        self.ledger.billed_earlier(self.copy, self.part, cost)
 
 
 class _Run:
@@ -262,6 +273,8 @@ class _Run:
             if not dry_run and fingerprint is not None:
                 self._mark_quiet(fingerprint, told)
             return
+        if not dry_run:
+            self._read_limits()
         posts = {post.id: post for post in queue.posts}
         unfinished = _unfinished(
             self.ledger.records(), posts, self.config, self.now, _invalid_ids(queue, self.config)
@@ -299,6 +312,18 @@ class _Run:
         except _StopRun:
             pass
         self._problems(queue, dry_run=False)
+
+    def _read_limits(self) -> None:
+        """Connect first to each network whose server sets its own limits (a Mastodon
+        instance): connecting reads them when what the state folder keeps is old, so that
+        posts are shortened to them before anything is formatted. Only in a run that may
+        send something: a quiet tick makes no request."""
+        for network in self.networks:
+            if entry(network).instance_limits and network not in self.stopped:
+                try:
+                    self._connected(network)
+                except _StopNetwork as stop:
+                    self.stopped[network] = str(stop)
 
     def _turn(self, post: Post, copies: list[_Work]) -> bool:
         """A post's turn: it goes out on every network it is meant for. False if it failed
@@ -342,11 +367,46 @@ class _Run:
         if work.network in self.stopped:
             self._say_left_out(work.network)
             return None
+        over = self._over_budget(work)
+        if over:
+            self.ledger.hold_back(
+                work.copy, work.parts[0], over, self.now, url=work.url, slot=work.slot
+            )
+            self.report.done.append(f"{work.post_id}{self._on(work.network)}: {over}")
+            return None
         try:
             return self._send(work)
         except _StopNetwork as stop:
             self.stopped[work.network] = str(stop)
             return None
+
+    def _over_budget(self, work: _Work) -> str | None:
+        """Why the copy waits for its network's monthly budget, or None when it may go. A copy
+        is priced whole, thread and alt text included, before its first part goes (issue 12);
+        a thread under way, or a part whose outcome is unknown, is finished whatever the
+        budget says: half a thread, or a second copy, would be worse than the overspend."""
+        if not entry(work.network).billed or work.start > 0 or work.pending:
+            return None
+        budget = budget_of(self.config, self.ledger, work.network, self.now)
+        if budget.budget is None:
+            return None
+        cost = price(work.network, work.parts, alt_text=work.image is not None) or 0
+        return None if budget.allows(cost) else budget.refusal(cost)
+
+    def _budget_allows_waiting(self) -> bool:
+        """A copy held back by a budget that now allows it (a new month, a raised budget),
+        whose post went out elsewhere: it goes out without waiting for a slot."""
+        if not self.ledger.anything_waiting():
+            return False
+        records = self.ledger.records()
+        out = {r.post_id for r in records if r.part == 0 and r.status == PUBLISHED}
+        for record in records:
+            if record.status != WAITING or record.post_id not in out:
+                continue
+            cost = price(record.network, [record.text], alt_text=False) or 0
+            if budget_of(self.config, self.ledger, record.network, self.now).allows(cost):
+                return True
+        return False
 
     # --- problems: told once --------------------------------------------------------------
 
@@ -425,6 +485,8 @@ class _Run:
             self.now + _LONGEST_QUIET,
             next_slot(self.now, self.config),
             self.ledger.next_publish_at(self.now),
+            # a new month gives a budget's waiting copies their turn
+            month_of(self.now, self.config.timezone)[1] if self.ledger.anything_waiting() else None,
         ]
         until = min(moment for moment in candidates if moment is not None)
         self.ledger.mark_quiet(
@@ -449,6 +511,7 @@ class _Run:
                 self.now, timedelta(minutes=self.config.schedule.grace_minutes)
             )
             or (slot is not None and not self.ledger.slot_served(slot))
+            or self._budget_allows_waiting()
         )
 
     def _say_left_out(self, network: str) -> None:

@@ -61,12 +61,13 @@ def quiet_run(
         if moment is None:
             return None
         now = moment
-    from bot.quiet_marker import ENDPOINT_VARIABLES  # noqa: PLC0415
+    from bot.quiet_marker import ENDPOINT_VARIABLES, may_be_stand_in  # noqa: PLC0415
 
     # A rehearsal (a network pointed at a stand-in) takes the full way, which decides it.
-    if any(environ.get(name) for name in ENDPOINT_VARIABLES) or _rehearsal_in_dotenv(
-        os.path.join(root, ".env"), ENDPOINT_VARIABLES
-    ):
+    if any(
+        may_be_stand_in(environ.get(name, ""), local_only=local)
+        for name, local in ENDPOINT_VARIABLES.items()
+    ) or _rehearsal_in_dotenv(os.path.join(root, ".env"), ENDPOINT_VARIABLES):
         return None
     from bot.ledger import LEDGER_FILE, read_quiet_marker  # noqa: PLC0415
 
@@ -86,8 +87,11 @@ def quiet_run(
     return 0, problems, heartbeat
 
 
-def _rehearsal_in_dotenv(env_file: str, names: tuple[str, ...]) -> bool:
-    """Whether ROOT/.env may set one of ``names`` (only the full program reads .env)."""
+def _rehearsal_in_dotenv(env_file: str, names: dict[str, bool]) -> bool:
+    """Whether ROOT/.env may point a network at a stand-in (only the full program reads .env);
+    ``names``: each endpoint variable, and whether only a local one is a stand-in."""
+    from bot.quiet_marker import may_be_stand_in  # noqa: PLC0415
+
     try:
         with open(env_file, "rb") as handle:
             text = handle.read(65536)
@@ -98,7 +102,9 @@ def _rehearsal_in_dotenv(env_file: str, names: tuple[str, ...]) -> bool:
         return False
     for line in text.splitlines():
         name, equals, value = line.strip().removeprefix(b"export ").partition(b"=")
-        if name.strip() in wanted and equals and value.strip(b" \t'\"#"):
+        shown = value.strip(b" \t'\"#").decode(errors="replace")
+        local = names.get(name.strip().decode(errors="replace"), False)
+        if name.strip() in wanted and equals and may_be_stand_in(shown, local_only=local):
             return True
     return False
 

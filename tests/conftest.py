@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socketserver
 import threading
@@ -20,6 +21,7 @@ from bot.networks.x.client import Credentials, Publisher
 from bot.networks.x.network import XNetwork
 from bot.networks.x.sandbox import OAuthKeys, Sandbox
 from bot.runner import Account
+from tests import pds_server
 
 REPO = Path(__file__).resolve().parents[1]
 # X's conformance data, vendored (Apache-2.0, see tests/data/twitter-text/README.md).
@@ -257,3 +259,24 @@ def environment(emulator: Sandbox | str, root: Path) -> dict[str, str]:
         "X_ACCESS_TOKEN_SECRET": KEYS.access_token_secret,
         "X_API_BASE_URL": base_url,
     }
+
+
+# --- Bluesky: one real PDS for the session (tests/pds_server.py) ------------------------------
+
+_handles = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pds() -> Iterator[pds_server.Pds]:
+    """Started by the first test that needs it (about 2 s), shared by every module after."""
+    if not pds_server.installed():
+        pytest.skip("tests/pds/node_modules is not installed: run tools/install_pds.py")
+    with pds_server.running_pds() as server:
+        yield server
+
+
+@pytest.fixture
+def account(pds: pds_server.Pds) -> pds_server.Account:
+    """A fresh Bluesky account per test, so each test's repo holds only its own posts."""
+    domain = pds.handle_domains[0]
+    return pds_server.create_account(pds.url, f"bot{next(_handles)}-{int(time.time())}{domain}")

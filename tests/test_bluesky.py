@@ -10,13 +10,11 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from itertools import count
 from typing import Any, ClassVar
 
 import pytest
@@ -46,21 +44,7 @@ CONFIG = (
     "timezone: Europe/London\nschedule:\n  slots:\n    daily: ['09:00', '13:00']\n"
     "networks:\n  x: {}\n  bluesky: {}\n"
 )
-_handles = count(1)
 BLUESKY_NOW = 1_767_600_000.0  # the network's clock, as the client reads it: standing still
-
-
-@pytest.fixture(scope="module")
-def pds() -> Iterator[pds_server.Pds]:
-    with pds_server.running_pds() as server:
-        yield server
-
-
-@pytest.fixture
-def account(pds: pds_server.Pds) -> pds_server.Account:
-    """A fresh account per test, so each test's repo holds only its own posts."""
-    domain = pds.handle_domains[0]
-    return pds_server.create_account(pds.url, f"bot{next(_handles)}-{int(time.time())}{domain}")
 
 
 @pytest.fixture

@@ -196,7 +196,7 @@ def test_a_template_without_url_makes_posts_without_their_link(
 def test_networks_default_to_x_and_a_typo_names_the_known_ones(deployment: Deployment) -> None:
     assert list(load_config(deployment.root).networks) == ["x"]
     assert problems(deployment, "timezone: Europe/London\nnetworks:\n  twiter: {}\n") == [
-        "config/bot.yaml:3: unknown key 'networks.twiter'; allowed: x, bluesky"
+        "config/bot.yaml:3: unknown key 'networks.twiter'; allowed: x, bluesky, mastodon"
     ]
     assert problems(deployment, "timezone: Europe/London\nnetworks: {}\n") == [
         "config/bot.yaml:2: networks: is empty; name at least one, e.g. 'x: {}'"
@@ -222,7 +222,11 @@ def test_a_network_template_is_what_goes_out_on_that_network(
         "approved: true\n",
     )
     shown = cli("--root", deployment.root, "preview", "a").out.splitlines()
-    assert shown[1:] == ["  29/280", "  │ Story https://example.org/a"]
+    assert shown[1:] == [
+        "  29/280",
+        "  │ Story https://example.org/a",
+        "  X cost: $0.200; $0.015 without the link (a networks.x.template without {url})",
+    ]
 
 
 def test_a_post_names_its_networks_among_the_configured_ones(
@@ -276,6 +280,7 @@ def test_preview_shows_each_network_against_its_own_limit_and_what_does_not_fit_
     assert shown[1:] == [
         "  X · 29/280",
         "  │ Story https://example.org/a",
+        "  X · cost: $0.200; $0.015 without the link (a networks.x.template without {url})",
         "  Bluesky · 27/300",
         "  │ Story https://example.org/a",
     ]

@@ -442,7 +442,7 @@ def test_check_json_and_github_formats(site: Deployment, cli: Cli) -> None:
         json.loads(line)["kind"]
         for line in cli("--root", site.root, "plan", "--json").out.splitlines()
     }
-    assert plan_kinds == {"planned", "will_not_go_out"}
+    assert plan_kinds == {"planned", "spending", "will_not_go_out"}  # spending: X's month
     assert [(e["path"], e["line"], e["field"], e["severity"]) for e in entries] == [
         ("queue/bad.yaml", 2, "url", "error")
     ]

@@ -38,6 +38,8 @@ EXPIRED = (
 REFUSED = "X rejected the post (400: One or more parameters are invalid.)"
 FAILED = f"b: failed for good: {REFUSED}; fix it, then `interlink-bot retry b`"
 STATUS_URL = "https://x.com/i/web/status/"
+# A post with a link is $0.20 on X, $0.015 without (SPEC "X's bill")
+WITHOUT_THE_LINK = "  X cost: $0.200; $0.015 without the link (a networks.x.template without {url})"
 
 
 @pytest.fixture
@@ -134,6 +136,8 @@ def test_three_runs_across_the_clock_change_then_what_each_command_shows(
             f"x: last success: 2026-03-08 08:31 EDT f {STATUS_URL}1850000000000000005",
             f"x: last error: 2026-03-07 17:31 EST b: {REFUSED}",
             "x: credentials: set",
+            # a, f: $0.20 each; c: $0.20 with its image's alt text ($0.005), its reply $0.015
+            "x: spent $0.620 in March 2026, no monthly budget set (networks.x.monthly_budget_usd)",
             "paused: no",
             "will not go out:",
             "  " + BROKEN,
@@ -150,6 +154,8 @@ def test_three_runs_across_the_clock_change_then_what_each_command_shows(
         [
             f"{mark[:-1]} history from the rehearsal's records, not the real ones",
             "Mon 2026-03-09 17:30 EDT  slot  e",
+            "x: March 2026: $0.620 spent, $0.200 more planned (1 post): $0.820; no monthly "
+            "budget set (networks.x.monthly_budget_usd)",
             "will not go out:",
             "  " + BROKEN,
             "  " + FAILED,
@@ -163,15 +169,15 @@ def test_three_runs_across_the_clock_change_then_what_each_command_shows(
         0,
         [
             f"{mark[:-1]} these are the rehearsal's records, not the real ones",
-            f"2026-03-08 08:31:00 EDT  published  x  f  (attempts: 1)  {STATUS_URL}"
+            f"2026-03-08 08:31:00 EDT  published  x  f  (attempts: 1, $0.200)  {STATUS_URL}"
             "1850000000000000005",
-            f"2026-03-07 17:31:00 EST  failed     x  b  (attempts: 1)  {REFUSED}",
-            f"2026-03-07 17:31:00 EST  published  x  c part 2/2  (attempts: 1)  {STATUS_URL}"
-            "1850000000000000004",
-            # upload, alt text, post: three requests for the image post
-            f"2026-03-07 17:31:00 EST  published  x  c part 1/2  (attempts: 3)  {STATUS_URL}"
-            "1850000000000000003",
-            f"2026-03-07 08:31:00 EST  published  x  a  (attempts: 1)  {STATUS_URL}"
+            f"2026-03-07 17:31:00 EST  failed     x  b  (attempts: 1)  {REFUSED}",  # not billed
+            f"2026-03-07 17:31:00 EST  published  x  c part 2/2  (attempts: 1, $0.015)  "
+            f"{STATUS_URL}1850000000000000004",
+            # upload, alt text, post: three requests for the image post, two of them billed
+            f"2026-03-07 17:31:00 EST  published  x  c part 1/2  (attempts: 3, $0.205)  "
+            f"{STATUS_URL}1850000000000000003",
+            f"2026-03-07 08:31:00 EST  published  x  a  (attempts: 1, $0.200)  {STATUS_URL}"
             "1850000000000000001",
         ],
         [],
@@ -188,6 +194,9 @@ def test_three_runs_across_the_clock_change_then_what_each_command_shows(
             "  │ [image media/court.png · alt: Protesters outside the court]",
             "  part 2/2 · 22/280",
             "  │ Part two of the digest",
+            # $0.20 + $0.015 + $0.005; without the link the first post is $0.015 too
+            "  X cost: $0.220 for 2 posts and the image's alt text; $0.035 without the link (a "
+            "networks.x.template without {url})",
         ],
         [],
     )
@@ -199,14 +208,17 @@ def test_three_runs_across_the_clock_change_then_what_each_command_shows(
             "  77/280",
             "  │ Court hears the appeal: Judges & lawyers <met> today. "
             "https://example.org/Court-hears-the-appeal",
+            WITHOUT_THE_LINK,
             "",
             "d · approved · until the end of 6 Mar 2026",
             "  32/280",
             "  │ Old news https://example.org/Old-news",
+            WITHOUT_THE_LINK,
             "",
             "e · approved · not before 2026-03-09 10:00 EDT",
             "  33/280",
             "  │ Next week https://example.org/Next-week",
+            WITHOUT_THE_LINK,
         ],
         [],
     )
@@ -231,6 +243,7 @@ def test_the_real_records_read_the_same_without_the_rehearsal_s_mark(
             f"x: last success: 2026-03-07 17:31 EST c part 2/2 {STATUS_URL}1850000000000000004",
             f"x: last error: 2026-03-07 17:31 EST b: {REFUSED}",
             "x: credentials: set",
+            "x: spent $0.420 in March 2026, no monthly budget set (networks.x.monthly_budget_usd)",
             "paused: no",
             "will not go out:",
             "  " + BROKEN,
@@ -243,10 +256,10 @@ def test_the_real_records_read_the_same_without_the_rehearsal_s_mark(
     assert log == (
         0,
         [
-            f"2026-03-07 17:31:00 EST  published  x  c part 1/2  (attempts: 3)  {STATUS_URL}"
-            "1850000000000000003",
-            f"2026-03-07 17:31:00 EST  published  x  c part 2/2  (attempts: 1)  {STATUS_URL}"
-            "1850000000000000004",
+            f"2026-03-07 17:31:00 EST  published  x  c part 1/2  (attempts: 3, $0.205)  "
+            f"{STATUS_URL}1850000000000000003",
+            f"2026-03-07 17:31:00 EST  published  x  c part 2/2  (attempts: 1, $0.015)  "
+            f"{STATUS_URL}1850000000000000004",
         ],
         [],
     )

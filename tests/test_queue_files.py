@@ -311,6 +311,8 @@ def test_plan_shows_the_other_posts_and_names_the_loop(site: Deployment, cli: Cl
     assert result.out.splitlines() == [
         "Mon 2026-01-05 09:00 GMT  slot  2026/z-second",
         "Mon 2026-01-05 13:00 GMT  slot  a-first",
+        "x: January 2026: $0.000 spent, $0.400 more planned (2 posts): $0.400; no monthly "
+        "budget set (networks.x.monthly_budget_usd)",
         "will not go out:",
         f"  {LOOP}",
         # no credentials in this test: plan names them, as status does

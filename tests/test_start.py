@@ -134,8 +134,17 @@ def test_a_run_that_found_work_leaves_no_marker(site: Deployment, connect: Conne
     assert quiet(site, datetime(2026, 1, 5, 9, 15, tzinfo=UTC)) == (0, [])
 
 
+@pytest.mark.parametrize(
+    "instance",
+    [
+        None,
+        # A deployment's real instance is a credential, always set: it is no rehearsal, and
+        # must not send every tick the full way (only one on this machine is a stand-in).
+        "https://mastodon.example.org",
+    ],
+)
 def test_the_entry_point_ends_a_quiet_run_without_the_full_program(
-    site: Deployment, emulator: Sandbox, connect: Connect
+    site: Deployment, emulator: Sandbox, connect: Connect, instance: str | None
 ) -> None:
     settle(site, connect)
     # A fresh interpreter, as cron starts it: the short way must not even load the full
@@ -158,7 +167,10 @@ def test_the_entry_point_ends_a_quiet_run_without_the_full_program(
             "2026-01-05T11:30Z",
         ],
         # The real account's ledger: without X_API_BASE_URL (a rehearsal has its own).
-        env={k: v for k, v in environment(emulator, site.root).items() if k != "X_API_BASE_URL"},
+        env={
+            **{k: v for k, v in environment(emulator, site.root).items() if k != "X_API_BASE_URL"},
+            **({"MASTODON_API_BASE_URL": instance} if instance else {}),
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -174,4 +186,4 @@ def test_the_quiet_tick_knows_every_variable_that_makes_a_rehearsal() -> None:
     from bot.networks import REGISTRY  # noqa: PLC0415
     from bot.quiet_marker import ENDPOINT_VARIABLES  # noqa: PLC0415
 
-    assert set(ENDPOINT_VARIABLES) == {e.endpoint for e in REGISTRY.values() if e.endpoint}
+    assert {e.endpoint: e.local_only for e in REGISTRY.values() if e.endpoint} == ENDPOINT_VARIABLES

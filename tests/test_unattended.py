@@ -386,9 +386,10 @@ def test_a_ledger_from_0_1_0_migrates_in_place_and_loses_nothing(
         ("2019/10/war-agenda", 0): ("failed", 1, None, False),
         ("2019/10/albania-court-photo", 0): ("pending", 1, None, False),
     }
-    assert len(names) == 8
+    assert len(names) == 9
     assert names[4] == "attempts: every request and its outcome"
     assert names[7].startswith("parts per network")
+    assert names[8] == "costs of requests, and copies waiting for a budget"
     assert paused == (datetime(2026, 12, 1, 9, 5, tzinfo=UTC), "testing the migration")
     log = cli("--root", site.root, "log").out
     assert (
@@ -534,7 +535,9 @@ def test_log_is_newest_first_and_limit_keeps_the_newest(
     assert ids() == ["c", "b", "a"]
     assert ids("--limit", "2") == ["c", "b"]
     first = cli("--root", site.root, "log", "--limit", "1").out
-    assert first.startswith("2026-01-07 09:05:00 GMT  published  x  c  (attempts: 1)  https://")
+    assert first.startswith(
+        "2026-01-07 09:05:00 GMT  published  x  c  (attempts: 1, $0.200)  https://"
+    )
 
 
 def test_a_run_without_a_credential_names_it_once_and_sends_nothing(

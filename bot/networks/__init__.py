@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
+    from bot.config import NetworkSettings
     from bot.retries import RetryBudget
 
 
@@ -49,6 +50,11 @@ class Entry:
     ids_are_tweets: bool = False  # log --json repeats its ids as tweet_id, tweet_url (SPEC)
     # credentials that are no secret (a handle): named in messages, never replaced in them
     public: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()  # its keys in networks.NAME beyond template (bot.config)
+    # its limits are its server's own, read and kept in the state folder (its folder's
+    # ``counting(state)``): how a post is shortened depends on what was read last
+    instance_limits: bool = False
+    billed: bool = False  # it bills each post (its folder's PRICES): a budget may cap it
 
 
 # One line per network: adding a network is its folder and its line here.
@@ -64,6 +70,8 @@ REGISTRY: dict[str, Entry] = {
             endpoint="X_API_BASE_URL",
             real_hosts=("api.twitter.com", "api.x.com", "x.com", "twitter.com"),
             ids_are_tweets=True,
+            settings=("monthly_budget_usd",),
+            billed=True,
         ),
         Entry(
             "bluesky",
@@ -75,6 +83,19 @@ REGISTRY: dict[str, Entry] = {
             endpoint="BLUESKY_SERVICE",
             local_only=True,
             public=("BLUESKY_HANDLE",),
+        ),
+        Entry(
+            "mastodon",
+            "Mastodon",
+            "bot.networks.mastodon",
+            ("MASTODON_API_BASE_URL", "MASTODON_ACCESS_TOKEN"),
+            # The instance is a credential (no default) and its endpoint: only one on this
+            # machine is a rehearsal, any other may be the organisation's own instance.
+            endpoint="MASTODON_API_BASE_URL",
+            local_only=True,
+            public=("MASTODON_API_BASE_URL",),
+            settings=("visibility", "language"),
+            instance_limits=True,
         ),
     )
 }
@@ -173,9 +194,20 @@ class Journal(Protocol):
 
     def started(self, kind: str) -> None: ...
     def ended(
-        self, outcome: str, http_status: int | None, error: str | None, *, account: bool = False
+        self,
+        outcome: str,
+        http_status: int | None,
+        error: str | None,
+        *,
+        account: bool = False,
+        cost: int = 0,
     ) -> None:
-        """``account``: the network refused the account, not this request's post."""
+        """``account``: the network refused the account, not this request's post; ``cost``:
+        what the network bills for it (its folder's PRICES), in millionths of a dollar."""
+
+    def billed_earlier(self, cost: int) -> None:
+        """The part went out on an earlier request whose answer was lost (found by a later
+        one): that request is what the network billed."""
 
 
 class Network(Protocol):
@@ -195,13 +227,16 @@ Connect = Callable[["RetryBudget"], Network]
 """Makes a network's client for a run (its one retry budget); raises CredentialsMissing."""
 
 
-def connector(name: str, variables: Mapping[str, str], state: Path) -> Connect:
-    """How the run reaches network ``name`` with these variables (environment and .env),
-    imported only when called; what it keeps between runs (a session) lives in ``state``."""
+def connector(
+    name: str, variables: Mapping[str, str], state: Path, settings: NetworkSettings
+) -> Connect:
+    """How the run reaches network ``name`` with these variables (environment and .env) and
+    its ``networks.NAME`` settings, imported only when called; what it keeps between runs (a
+    session, the instance's limits) lives in ``state``."""
 
     def connect(budget: RetryBudget) -> Network:
         module = importlib.import_module(REGISTRY[name].module)
-        network: Network = module.connect(variables, budget, state)
+        network: Network = module.connect(variables, budget, state, settings)
         return network
 
     return connect
@@ -215,6 +250,28 @@ class Counting:
     measure: Callable[[str], int]
     at_most: Callable[[str], int]  # a cheap upper bound of ``measure``
     prefix_lengths: Callable[[str], list[int]]  # measure of each prefix value[:i], i = 0..len
+    # where the limits come from, for a network whose servers set their own (a Mastodon
+    # instance's, read on a given day, or the defaults): preview and check say it
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Prices:
+    """What a network bills (SPEC "X's bill"), in millionths of a US dollar: exact when summed
+    over a month, and every price X lists is a whole number of them."""
+
+    post: Callable[[str], int]  # a post with this text (X: more when it contains a URL)
+    alt_text: int  # setting an image's alt text
+    read: int  # each of the account's own posts read back (to resolve an unknown outcome)
+
+
+def prices_of(name: str) -> Prices | None:
+    """What network ``name`` bills (its folder's ``PRICES``), or None for a network that does
+    not bill per post."""
+    if not REGISTRY[name].billed:
+        return None
+    prices: Prices = importlib.import_module(REGISTRY[name].module).PRICES
+    return prices
 
 
 def image_limit(name: str) -> int:
@@ -223,10 +280,17 @@ def image_limit(name: str) -> int:
     return limit
 
 
-def counting_of(name: str) -> Counting:
-    """How network ``name`` counts (its folder's ``COUNTING``; imports only its text rules)."""
+def counting_of(name: str, state: Path | None = None) -> Counting:
+    """How network ``name`` counts (its folder's ``COUNTING``; imports only its text rules).
+    A network whose server sets its limits (``instance_limits``) counts as its folder's
+    ``counting(state)`` says: the limits last read and kept in the state folder, or its
+    defaults."""
     module = importlib.import_module(REGISTRY[name].module)
-    counting: Counting = module.COUNTING
+    counting: Counting
+    if REGISTRY[name].instance_limits and state is not None:
+        counting = module.counting(state)
+    else:
+        counting = module.COUNTING
     return counting
 
 

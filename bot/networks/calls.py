@@ -22,10 +22,17 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 
-def journaled(journal: Journal | None, kind: str, request: Callable[[], _T]) -> _T:
+def journaled(
+    journal: Journal | None,
+    kind: str,
+    request: Callable[[], _T],
+    *,
+    cost: Callable[[_T], int] | None = None,
+) -> _T:
     """Make one request, written down before it is made (the ledger keeps it even if the
     process dies in it) and again with its outcome. ``request`` raises only PublishError for
-    the network's answers (each client translates its library's errors)."""
+    the network's answers (each client translates its library's errors). ``cost``: what the
+    network bills for a request it accepted, from its answer."""
     if journal is not None:
         journal.started(kind)
     try:
@@ -36,7 +43,7 @@ def journaled(journal: Journal | None, kind: str, request: Callable[[], _T]) -> 
             journal.ended(error.outcome, error.http_status, str(error), account=account)
         raise
     if journal is not None:
-        journal.ended("ok", None, None)
+        journal.ended("ok", None, None, cost=cost(result) if cost else 0)
     return result
 
 

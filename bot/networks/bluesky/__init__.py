@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
+    from bot.config import NetworkSettings
     from bot.networks import Network
     from bot.retries import RetryBudget
 
@@ -23,9 +24,13 @@ MAX_IMAGE_BYTES = (
 )
 
 
-def connect(variables: Mapping[str, str], budget: RetryBudget, state: Path) -> Network:
+def connect(
+    variables: Mapping[str, str], budget: RetryBudget, state: Path, settings: NetworkSettings
+) -> Network:
     """Bluesky's client for a run, from BLUESKY_HANDLE and BLUESKY_APP_PASSWORD (and
-    BLUESKY_SERVICE, the account's PDS); its session is kept in ``state``."""
+    BLUESKY_SERVICE, the account's PDS); its session is kept in ``state``. It has no
+    ``settings`` beyond its template."""
+    del settings
     from bot.errors import CredentialsMissing  # noqa: PLC0415
     from bot.networks import entry  # noqa: PLC0415
     from bot.networks.bluesky.client import BlueskyNetwork  # noqa: PLC0415 - the atproto SDK

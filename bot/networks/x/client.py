@@ -42,6 +42,7 @@ from bot.networks import (
     Retryable,
 )
 from bot.networks.calls import journaled, retrying_within
+from bot.networks.x.prices import ALT_TEXT, READ, post_cost
 from bot.networks.x.text import extract_urls_with_indices
 from bot.retries import RetryBudget
 
@@ -199,10 +200,13 @@ class Publisher:
     def describe_image(self, media_id: str, alt: str) -> None:
         """Set the alt text of an uploaded image (X: POST /2/media/metadata)."""
         body = {"id": media_id, "metadata": {"alt_text": {"text": alt}}}
-        self._retrying()(lambda: self._request("alt-text", "/2/media/metadata", json=body))
+        self._retrying()(
+            lambda: self._request("alt-text", "/2/media/metadata", cost=ALT_TEXT, json=body)
+        )
 
-    def _request(self, kind: str, route: str, **body: Any) -> dict[str, Any]:
-        """POST to X through the client's session (base URL, timeout, OAuth 1.0a)."""
+    def _request(self, kind: str, route: str, *, cost: int = 0, **body: Any) -> dict[str, Any]:
+        """POST to X through the client's session (base URL, timeout, OAuth 1.0a); ``cost``:
+        what X bills for it when it accepts it."""
 
         def send() -> dict[str, Any]:
             try:
@@ -219,10 +223,12 @@ class Publisher:
                 raise _refusal(response.status_code, _detail(answer, response.reason), reset)
             return answer if isinstance(answer, dict) else {}
 
-        return self._journaled(kind, send)
+        return self._journaled(kind, send, cost=lambda _: cost)
 
-    def _journaled(self, kind: str, request: Callable[[], _T]) -> _T:
-        return journaled(self.journal, kind, request)
+    def _journaled(
+        self, kind: str, request: Callable[[], _T], *, cost: Callable[[_T], int] | None = None
+    ) -> _T:
+        return journaled(self.journal, kind, request, cost=cost)
 
     def _retrying(self) -> tenacity.Retrying:
         return retrying_within(
@@ -249,7 +255,8 @@ class Publisher:
                 except requests.RequestException as error:
                     raise Transient(f"could not reach X ({type(error).__name__})") from None
 
-            return self._journaled("lookup", once)
+            # X bills each of the account's posts read (not the look-up of the account).
+            return self._journaled("lookup", once, cost=lambda answer: READ * _posts_in(answer))
 
         try:
             me = look_up(lambda: self._client.get_me(user_auth=True))
@@ -269,7 +276,9 @@ class Publisher:
         return None
 
     def _post_once(self, text: str, reply_to: str | None, media_ids: list[str] | None) -> str:
-        return self._journaled("post", lambda: self._create(text, reply_to, media_ids))
+        return self._journaled(
+            "post", lambda: self._create(text, reply_to, media_ids), cost=lambda _: post_cost(text)
+        )
 
     def _create(self, text: str, reply_to: str | None, media_ids: list[str] | None) -> str:
         try:
@@ -307,6 +316,12 @@ class Publisher:
         response = error.response
         detail = " ".join(error.api_messages) or response.reason or ""
         return _refusal(response.status_code, detail, response.headers.get("x-rate-limit-reset"))
+
+
+def _posts_in(answer: object) -> int:
+    """How many posts a look-up's answer holds (a user's answer holds none)."""
+    data = getattr(answer, "data", None)
+    return len(data) if isinstance(data, list) else 0
 
 
 def _detail(answer: object, reason: str | None) -> str:

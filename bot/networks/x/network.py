@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.networks import Outgoing, PostRefused, Remote, Reply
 from bot.networks.x.client import DuplicateContent, MediaUnknown
+from bot.networks.x.prices import post_cost
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -82,6 +83,8 @@ class XNetwork:
                 raise refused from None
             tweet_id = None  # the earlier request, whose answer never came, had published it
         if tweet_id is None:
+            if self.journal is not None:  # X billed the request whose answer was lost
+                self.journal.billed_earlier(post_cost(part.text))
             return self.locate(part) or Remote(None)
         return Remote(tweet_id, status_url(tweet_id))
 
