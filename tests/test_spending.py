@@ -342,3 +342,50 @@ def test_a_budget_on_a_network_that_does_not_bill_is_an_unknown_key(
     done = cli("--root", deployment.root, "check")
     assert done.status == 2
     assert "unknown key 'networks.bluesky.monthly_budget_usd'" in done.err
+
+
+def test_plan_shows_the_months_spend_and_the_day_the_budget_runs_out(
+    deployment: Deployment, cli: Callable[..., Result]
+) -> None:
+    site = deployment
+    site.write(
+        "config/bot.yaml",
+        "timezone: Europe/London\nschedule:\n  slots:\n    daily: ['09:00']\n"
+        "networks:\n  x:\n    monthly_budget_usd: 0.50\n",
+    )
+    for number, title in enumerate(("Alpha", "Bravo", "Charlie", "Delta")):
+        site.post(
+            title.lower(),
+            f"title: {title}\nurl: https://example.org/{number}\n"
+            f"approved: true\npriority: {9 - number}\n",
+        )
+    plan = cli("--root", site.root, "plan", "--now", "2026-01-28T08:00Z", "--days", "6")
+    assert plan.out.splitlines()[:5] == [
+        "Wed 2026-01-28 09:00 GMT  slot  alpha",
+        "Thu 2026-01-29 09:00 GMT  slot  bravo",
+        "Fri 2026-01-30 09:00 GMT  slot  charlie  (X waits for its monthly budget)",
+        "Sat 2026-01-31 09:00 GMT  slot  delta  (X waits for its monthly budget)",
+        # February is a new month, with its own budget: nothing planned then counts here
+        "x: January 2026: $0.000 spent, $0.400 more planned (2 posts): $0.400, of a $0.500 "
+        "monthly budget; it runs out on Fri 2026-01-30 09:00 GMT: from then 2 planned posts "
+        "wait for February or a raised budget",
+    ]
+    spending = [
+        json.loads(line)
+        for line in cli(
+            "--root", site.root, "plan", "--now", "2026-01-28T08:00Z", "--json"
+        ).out.splitlines()
+        if '"spending"' in line
+    ]
+    assert spending == [
+        {
+            "kind": "spending",
+            "network": "x",
+            "month": "January 2026",
+            "spent_usd": 0.0,
+            "budget_usd": 0.5,
+            "planned_usd": 0.4,
+            "runs_out": "2026-01-30T09:00:00Z",
+            "waiting": ["charlie", "delta"],
+        }
+    ]
