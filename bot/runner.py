@@ -575,6 +575,12 @@ class _Run:
         ]
 
     def _describe(self, work: _Work) -> None:
+        over = self._over_budget(work)
+        if over:
+            self.report.done.append(
+                f"would not send {work.post_id}{self._on(work.network)}: {over}"
+            )
+            return
         if work.waiting:
             where = "waiting: its post went out on another network"
         elif work.pending or work.start > 0:

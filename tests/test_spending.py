@@ -389,3 +389,20 @@ def test_plan_shows_the_months_spend_and_the_day_the_budget_runs_out(
             "waiting": ["charlie", "delta"],
         }
     ]
+
+
+def test_a_dry_run_says_which_copy_the_budget_would_hold_back(
+    deployment: Deployment, cli: Callable[..., Result]
+) -> None:
+    site = deployment
+    site.write(
+        "config/bot.yaml",
+        "timezone: Europe/London\nnetworks:\n  x:\n    monthly_budget_usd: 0.10\n",
+    )
+    site.post("a", link_post("Alpha"))
+    done = cli("--root", site.root, "run", "--dry-run", "--now", "2026-01-05T09:05Z")
+    assert (
+        "would not send a: waits for X's monthly budget: it costs $0.200 and $0.100 of the "
+        "$0.100 for January 2026 is left ($0.000 spent)"
+    ) in done.out
+    assert "would publish" not in done.out
