@@ -261,14 +261,15 @@ def environment(emulator: Sandbox | str, root: Path) -> dict[str, str]:
     }
 
 
-# --- Bluesky: one real PDS for the session (tests/pds_server.py) ------------------------------
+# --- Bluesky: one real PDS per test module (tests/pds_server.py) ------------------------------
 
 _handles = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pds() -> Iterator[pds_server.Pds]:
-    """Started by the first test that needs it (about 2 s), shared by every module after."""
+    """One PDS per test module (about 2 s), stopped at the module's end: two never run at
+    once (a session-wide one broke while tests/test_pds_smoke.py ran its own, in CI)."""
     if not pds_server.installed():
         pytest.skip("tests/pds/node_modules is not installed: run tools/install_pds.py")
     with pds_server.running_pds() as server:
