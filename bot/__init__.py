@@ -1,3 +1,3 @@
 """interlink-bot: publishes an organisation's approved posts to X on a schedule, exactly once."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -504,9 +504,10 @@ def _cost_line(post: Post, config: Config, network: str, parts: list[str]) -> st
         what.append("the image's alt text")
     line = f"cost: {money(cost)}" + (f" for {' and '.join(what)}" if what else "")
     if post.url and post.text is None:
-        template = config.networks[network].template or config.format.template
-        if "{url}" not in template:
-            return line + f" (without the link: networks.{network}.template has no {{url}})"
+        own = config.networks[network].template
+        if "{url}" not in (own or config.format.template):
+            key = f"networks.{network}.template" if own else "format.template"
+            return line + f" (without the link: {key} has no {{url}})"
         try:
             without = post_price(replace(post, url=""), config, network)
         except DoesNotFit:
@@ -952,7 +953,10 @@ def _log_entry(record: Record) -> dict[str, object]:
         "error": record.error,
         "at": iso_utc(record.at),
         # what the network billed for it (X); null where nothing is billed
-        "cost_usd": dollars(record.cost or 0) if _billed(record.network) else None,
+        # null too where it is not known: a request made before costs were recorded (0.2)
+        "cost_usd": dollars(record.cost)
+        if record.cost is not None and _billed(record.network)
+        else None,
     }
 
 

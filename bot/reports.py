@@ -26,7 +26,7 @@ from bot.ledger import (
 from bot.networks import entry
 from bot.schedule import Held, History, Planned, current_slot, next_slot
 from bot.schedule import plan as schedule_plan
-from bot.spending import Budget, billed, budget_of, money, month_name, month_of, post_price
+from bot.spending import Budget, billed, budget_of, money, post_price
 from bot.times import local, until
 
 if TYPE_CHECKING:
@@ -136,14 +136,17 @@ def will_not_go_out(
         label = entry(network).label
         budget = config.networks[network].monthly_budget or 0
         count = len(ids)
+        # One problem for every post it holds back (SPEC), open until they have gone: a new
+        # month clears it when they go out, not at midnight while they still wait.
+        several = count != 1
         found.append(
             WillNotGoOut(
-                f"budget:{network}",  # one problem for every post it holds back (SPEC)
+                f"budget:{network}",
                 network,
-                f"{label}'s monthly budget ({money(budget)}) is reached for "
-                f"{month_name(now, config.timezone)}: {count} post{'s' if count != 1 else ''} "
-                f"wait{'s' if count == 1 else ''} to go out on {label} ({', '.join(ids)}); "
-                f"they go out when the month ends, or raise networks.{network}.monthly_budget_usd",
+                f"{label}'s monthly budget ({money(budget)}) holds back {count} "
+                f"post{'s' if several else ''} on {label} ({', '.join(ids)}); "
+                f"{'they go' if several else 'it goes'} out when a month's budget allows, or "
+                f"raise networks.{network}.monthly_budget_usd",
             )
         )
     return found
@@ -152,10 +155,10 @@ def will_not_go_out(
 def waiting_for_budget(
     queue: Queue, records: list[Record], now: datetime, config: Config
 ) -> dict[str, list[str]]:
-    """Network -> the approved posts whose copy there waits for its monthly budget (held back
-    in this month, by a budget still set), in id order."""
+    """Network -> the approved posts whose copy there waits for its monthly budget (a budget
+    still set), in id order."""
+    del now  # a copy waits until a run sends it, whichever month it was held back in
     approved = {post.id for post in queue.posts if post.approved}
-    start, _ = month_of(now, config.timezone)
     waiting: dict[str, list[str]] = {}
     for record in records:
         settings = config.networks.get(record.network)
@@ -163,7 +166,6 @@ def waiting_for_budget(
             record.status == WAITING
             and record.part == 0
             and record.post_id in approved
-            and record.at >= start
             and settings is not None
             and settings.monthly_budget is not None
         ):

@@ -268,7 +268,7 @@ class _Run:
             return
         fingerprint, walk_problems = refresh_index(self.config, self.ledger)
         queue = indexed_queue(self.ledger, walk_problems)
-        if not self._maybe_due():
+        if not self._maybe_due(queue):
             told = self._problems(queue, dry_run=dry_run)
             if not dry_run and fingerprint is not None:
                 self._mark_quiet(fingerprint, told)
@@ -393,20 +393,21 @@ class _Run:
         cost = price(work.network, work.parts, alt_text=work.image is not None) or 0
         return None if budget.allows(cost) else budget.refusal(cost)
 
-    def _budget_allows_waiting(self) -> bool:
+    def _budget_allows_waiting(self, queue: Queue) -> bool:
         """A copy held back by a budget that now allows it (a new month, a raised budget),
-        whose post went out elsewhere: it goes out without waiting for a slot."""
+        whose post went out elsewhere and still goes there: it goes out without waiting for a
+        slot. Decided as the run would send it (``_unfinished``, priced whole by
+        ``_over_budget``), so a copy that cannot go keeps no cron run awake."""
         if not self.ledger.anything_waiting():
             return False
         records = self.ledger.records()
-        out = {r.post_id for r in records if r.part == 0 and r.status == PUBLISHED}
-        for record in records:
-            if record.status != WAITING or record.post_id not in out:
-                continue
-            cost = price(record.network, [record.text], alt_text=False) or 0
-            if budget_of(self.config, self.ledger, record.network, self.now).allows(cost):
-                return True
-        return False
+        held = {Copy(r.post_id, r.network) for r in records if r.status == WAITING}
+        posts = {post.id: post for post in queue.posts}
+        invalid = _invalid_ids(queue, self.config)
+        return any(
+            work.copy in held and not work.expired and self._over_budget(work) is None
+            for work in _unfinished(records, posts, self.config, self.now, invalid)
+        )
 
     # --- problems: told once --------------------------------------------------------------
 
@@ -501,7 +502,7 @@ class _Run:
             )
         )
 
-    def _maybe_due(self) -> bool:
+    def _maybe_due(self, queue: Queue) -> bool:
         """Whether anything could be due, asked of the index and the ledger without reading a
         single post: most cron runs stop here. ``due`` makes the exact decision."""
         slot = current_slot(self.now, self.config)
@@ -511,7 +512,7 @@ class _Run:
                 self.now, timedelta(minutes=self.config.schedule.grace_minutes)
             )
             or (slot is not None and not self.ledger.slot_served(slot))
-            or self._budget_allows_waiting()
+            or self._budget_allows_waiting(queue)
         )
 
     def _say_left_out(self, network: str) -> None:

@@ -97,6 +97,12 @@ class Budget:
         """Why a post costing ``cost`` waits (for a budget that does not allow it)."""
         label = entry(self.network).label
         left = max((self.budget or 0) - self.spent, 0)
+        if cost > (self.budget or 0):
+            return (
+                f"waits for {label}'s monthly budget: it costs {money(cost)}, more than the "
+                f"whole {money(self.budget or 0)} a month; raise "
+                f"networks.{self.network}.monthly_budget_usd"
+            )
         return (
             f"waits for {label}'s monthly budget: it costs {money(cost)} and "
             f"{money(left)} of the {money(self.budget or 0)} for {self.month} is left "

@@ -124,9 +124,8 @@ def test_a_budget_of_50_cents_sends_two_of_four_link_posts_to_x_and_all_four_els
         ]
         assert len(on_bluesky(account)) == 4
         problem = (
-            "x: X's monthly budget ($0.500) is reached for January 2026: 2 posts wait to go out "
-            "on X (charlie, delta); they go out when the month ends, or raise "
-            "networks.x.monthly_budget_usd"
+            "x: X's monthly budget ($0.500) holds back 2 posts on X (charlie, delta); they go "
+            "out when a month's budget allows, or raise networks.x.monthly_budget_usd"
         )
         assert first.problems == [problem]
         assert (
@@ -142,8 +141,8 @@ def test_a_budget_of_50_cents_sends_two_of_four_link_posts_to_x_and_all_four_els
         assert {post: (line["status"], line["cost_usd"]) for post, line in logged.items()} == {
             "alpha": ("published", 0.2),
             "bravo": ("published", 0.2),
-            "charlie": ("waiting", 0.0),
-            "delta": ("waiting", 0.0),
+            "charlie": ("waiting", None),  # nothing billed
+            "delta": ("waiting", None),
         }
         status = cli("--root", site.root, "status", "--now", "2026-01-05T10:00Z").out
         assert "x: spent $0.400 in January 2026, of a $0.500 monthly budget ($0.100 left)" in status
@@ -232,12 +231,15 @@ def test_a_thread_is_priced_whole_before_its_first_part_goes(
     report = run(load_config(site.root), AT, accounts=on_x(connect))
     assert posts_on(emulator) == []
     assert report.problems == [
-        "x: X's monthly budget ($0.220) is reached for January 2026: 1 post waits to go out on "
-        "X (t); they go out when the month ends, or raise networks.x.monthly_budget_usd"
+        "x: X's monthly budget ($0.220) holds back 1 post on X (t); it goes out when a month's "
+        "budget allows, or raise networks.x.monthly_budget_usd"
     ]
     line = x_lines(cli, site)["t"]
     assert line["status"] == "waiting"
-    assert "it costs $0.230 and $0.220 of the $0.220 for January 2026 is left" in str(line["error"])
+    assert str(line["error"]) == (
+        "waits for X's monthly budget: it costs $0.230, more than the whole $0.220 a month; "
+        "raise networks.x.monthly_budget_usd"
+    )
     # Raised: the whole thread goes at the next run.
     site.write(
         "config/bot.yaml",
@@ -277,7 +279,7 @@ def test_402_stops_x_for_the_run_and_nothing_else(
         "alpha": "retrying",
         "bravo": "retrying",
     }
-    assert all(line["cost_usd"] == 0.0 for line in logged.values())
+    assert all(line["cost_usd"] is None for line in logged.values())  # nothing billed
     # Credits bought: both go out to X at the next run, and the problem clears.
     later = tick(site, account, connect, sleeps, datetime(2026, 1, 5, 9, 20, tzinfo=UTC))
     assert len(posts_on(emulator)) == 2
@@ -402,7 +404,40 @@ def test_a_dry_run_says_which_copy_the_budget_would_hold_back(
     site.post("a", link_post("Alpha"))
     done = cli("--root", site.root, "run", "--dry-run", "--now", "2026-01-05T09:05Z")
     assert (
-        "would not send a: waits for X's monthly budget: it costs $0.200 and $0.100 of the "
-        "$0.100 for January 2026 is left ($0.000 spent)"
+        "would not send a: waits for X's monthly budget: it costs $0.200, more than the whole "
+        "$0.100 a month; raise networks.x.monthly_budget_usd"
     ) in done.out
     assert "would publish" not in done.out
+
+
+def test_a_waiting_copy_the_budget_still_holds_back_lets_cron_ticks_go_quiet(
+    deployment: Deployment,
+    emulator: Sandbox,
+    connect: Connect,
+    sleeps: Sleeps,
+    account: pds_server.Account,
+) -> None:
+    from bot.start import quiet_run  # noqa: PLC0415
+
+    site = deployment
+    site.write("config/bot.yaml", config(budget="0.21"))
+    # $0.20 and $0.015: $0.215 in all, over $0.21, though its first part alone fits
+    site.post("t", link_post("Thread") + "thread: ['Second part']\n")
+    first = tick(site, account, connect, sleeps)
+    assert posts_on(emulator) == []
+    assert len(on_bluesky(account)) == 2
+    assert first.problems
+
+    def stays_quiet(at: str) -> bool:
+        return quiet_run(["--root", str(site.root), "run", "--now", at], {}, 0.0) is not None
+
+    # 11:00: the 09:00 slot's grace is over, so nothing else keeps a tick awake
+    tick(site, account, connect, sleeps, datetime(2026, 1, 5, 11, 0, tzinfo=UTC))
+    assert stays_quiet("2026-01-05T11:05Z")  # the next tick stops at bot.start
+    # Withdrawn while its X copy waits, and the budget raised: it could go, but its post
+    # does not, so it keeps no tick awake either.
+    site.post("t", link_post("Thread").replace("approved: true", "approved: false"))
+    site.write("config/bot.yaml", config(budget="5"))
+    tick(site, account, connect, sleeps, datetime(2026, 1, 5, 11, 10, tzinfo=UTC))
+    assert stays_quiet("2026-01-05T11:15Z")
+    assert posts_on(emulator) == []
