@@ -22,12 +22,12 @@ Mastodon pins that gem, so both extract the same domains.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from typing import NamedTuple
 
 import regex
 
 from bot.networks import Counting
+from bot.networks.tlds import tld_lists
 
 DEFAULT_MAX_CHARACTERS = 500  # configuration.statuses.max_characters, Mastodon's default
 DEFAULT_URL_WEIGHT = 23  # configuration.statuses.characters_reserved_per_url
@@ -65,20 +65,6 @@ class Span(NamedTuple):
     replacement: str  # what the validator counts in its place
 
 
-def _tld_lists() -> dict[str, list[str]]:
-    lists: dict[str, list[str]] = {}
-    current: list[str] = []
-    data = resources.files("bot").joinpath("data/tlds.txt").read_text(encoding="utf-8")
-    for line in data.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            current = lists.setdefault(line.strip("[]"), [])
-        else:
-            current.append(line)
-    return lists
-
-
 class _UrlPatterns(NamedTuple):
     url: regex.Pattern[str]
     tco: regex.Pattern[str]
@@ -88,7 +74,7 @@ class _UrlPatterns(NamedTuple):
 def _url_patterns() -> _UrlPatterns:
     """Twitter-text's valid_url as Mastodon redefines it, compiled on first use (a text
     without a dot and a colon never needs it)."""
-    tlds = _tld_lists()
+    tlds = tld_lists()
 
     def tld_group(names: list[str]) -> str:
         # grouped by first letter, in list order within a group: the order twitter-text

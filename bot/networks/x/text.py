@@ -29,6 +29,8 @@ from importlib import resources
 from itertools import accumulate
 from typing import NamedTuple
 
+from bot.networks.tlds import tld_lists
+
 __all__ = [
     "MAX_WEIGHTED_LENGTH",
     "V2",
@@ -159,20 +161,6 @@ _MAX_DOMAIN_LABEL_LENGTH = 63
 _DEFAULT_PROTOCOL = "https://"
 
 
-def _tld_lists() -> dict[str, list[str]]:
-    lists: dict[str, list[str]] = {}
-    current: list[str] = []
-    data = resources.files("bot").joinpath("data/tlds.txt").read_text(encoding="utf-8")
-    for line in data.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            current = lists.setdefault(line.strip("[]"), [])
-        else:
-            current.append(line)
-    return lists
-
-
 class _UrlPatterns(NamedTuple):
     extract: re.Pattern[str]
     ascii_domain: re.Pattern[str]
@@ -183,7 +171,7 @@ class _UrlPatterns(NamedTuple):
 @cache
 def _url_patterns() -> _UrlPatterns:
     """Compiled on first use: a text without a dot never needs them."""
-    tlds = _tld_lists()
+    tlds = tld_lists()
 
     def tld_group(names: list[str]) -> str:
         # Alternatives grouped by first letter, in list order within each group: the regex
