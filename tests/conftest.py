@@ -20,6 +20,7 @@ from bot.cli import main
 from bot.networks.x.client import Credentials, Publisher
 from bot.networks.x.network import XNetwork
 from bot.networks.x.sandbox import OAuthKeys, Sandbox
+from bot.retries import RetryBudget
 from bot.runner import Account
 from tests import pds_server
 
@@ -281,3 +282,30 @@ def account(pds: pds_server.Pds) -> pds_server.Account:
     """A fresh Bluesky account per test, so each test's repo holds only its own posts."""
     domain = pds.handle_domains[0]
     return pds_server.create_account(pds.url, f"bot{next(_handles)}-{int(time.time())}{domain}")
+
+
+BLUESKY_NOW = 1_767_600_000.0  # the network's clock, as the Bluesky client reads it: standing still
+
+
+def on_x_and_bluesky(
+    root: Path,
+    account: pds_server.Account,
+    connect: Callable[[Credentials], Publisher],
+    sleeps: Callable[[float], None],
+) -> dict[str, Account]:
+    """A run's accounts: X through ``connect``, and the PDS ``account`` on Bluesky (its
+    session kept in ROOT/state, as the CLI keeps it)."""
+    from bot.networks.bluesky.client import BlueskyNetwork  # noqa: PLC0415 - the atproto SDK
+
+    def bluesky(budget: RetryBudget) -> BlueskyNetwork:
+        return BlueskyNetwork(
+            service=account.service,
+            handle=account.handle,
+            password=account.app_password,
+            session_file=root / "state" / "bluesky-session",
+            budget=budget,
+            sleep=sleeps,
+            clock=lambda: BLUESKY_NOW,
+        )
+
+    return {**on_x(connect), "bluesky": Account(bluesky)}

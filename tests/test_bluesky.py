@@ -29,7 +29,17 @@ from bot.pages import link_card
 from bot.retries import RetryBudget
 from bot.runner import Account, RunReport, run
 from tests import pds_server
-from tests.conftest import Deployment, Result, Sleeps, environment, on_x, posts_on, serving
+from tests.conftest import (
+    BLUESKY_NOW,
+    Deployment,
+    Result,
+    Sleeps,
+    environment,
+    on_x,
+    on_x_and_bluesky,
+    posts_on,
+    serving,
+)
 from tests.pds_proxy import PdsProxy
 from tests.test_publisher import script
 
@@ -44,7 +54,6 @@ CONFIG = (
     "timezone: Europe/London\nschedule:\n  slots:\n    daily: ['09:00', '13:00']\n"
     "networks:\n  x: {}\n  bluesky: {}\n"
 )
-BLUESKY_NOW = 1_767_600_000.0  # the network's clock, as the client reads it: standing still
 
 
 @pytest.fixture
@@ -69,20 +78,7 @@ def site(deployment: Deployment) -> Deployment:
 def accounts(
     site: Deployment, account: pds_server.Account, connect: Connect, sleeps: Sleeps
 ) -> dict[str, Account]:
-    state = site.root / "state"
-
-    def bluesky(budget: RetryBudget) -> BlueskyNetwork:
-        return BlueskyNetwork(
-            service=account.service,
-            handle=account.handle,
-            password=account.app_password,
-            session_file=state / "bluesky-session",
-            budget=budget,
-            sleep=sleeps,
-            clock=lambda: BLUESKY_NOW,
-        )
-
-    return {**on_x(connect), "bluesky": Account(bluesky)}
+    return on_x_and_bluesky(site.root, account, connect, sleeps)
 
 
 def tick(

@@ -15,13 +15,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import load_config
-from bot.networks.bluesky.client import BlueskyNetwork
 from bot.networks.x.client import Credentials, Publisher
 from bot.networks.x.sandbox import Sandbox
-from bot.retries import RetryBudget
-from bot.runner import Account, RunReport, run
+from bot.runner import RunReport, run
 from tests import pds_server
-from tests.conftest import Deployment, Result, Sleeps, on_x, posts_on, serving
+from tests.conftest import Deployment, Result, Sleeps, on_x, on_x_and_bluesky, posts_on, serving
 from tests.test_notify import Receiver
 from tests.test_publisher import script
 
@@ -53,22 +51,6 @@ def link_post(title: str, at: str = "2026-01-05T09:00Z") -> str:
     )
 
 
-def accounts(
-    site: Deployment, account: pds_server.Account, connect: Connect, sleeps: Sleeps
-) -> dict[str, Account]:
-    def bluesky(budget: RetryBudget) -> BlueskyNetwork:
-        return BlueskyNetwork(
-            service=account.service,
-            handle=account.handle,
-            password=account.app_password,
-            session_file=site.root / "state" / "bluesky-session",
-            budget=budget,
-            sleep=sleeps,
-        )
-
-    return {**on_x(connect), "bluesky": Account(bluesky)}
-
-
 def tick(
     site: Deployment,
     account: pds_server.Account,
@@ -80,7 +62,7 @@ def tick(
     return run(
         load_config(site.root),
         now,
-        accounts=accounts(site, account, connect, sleeps),
+        accounts=on_x_and_bluesky(site.root, account, connect, sleeps),
         link_card=lambda _: None,
         notify_urls=notify,
     )
