@@ -132,7 +132,7 @@ def will_not_go_out(
             )
     for state in (networks or {}).values():
         found += _network_blocks(state, (missing_credentials or {}).get(state.network))
-    for network, ids in waiting_for_budget(queue, records, now, config).items():
+    for network, ids in waiting_for_budget(queue, records, config).items():
         label = entry(network).label
         budget = config.networks[network].monthly_budget or 0
         count = len(ids)
@@ -152,12 +152,10 @@ def will_not_go_out(
     return found
 
 
-def waiting_for_budget(
-    queue: Queue, records: list[Record], now: datetime, config: Config
-) -> dict[str, list[str]]:
+def waiting_for_budget(queue: Queue, records: list[Record], config: Config) -> dict[str, list[str]]:
     """Network -> the approved posts whose copy there waits for its monthly budget (a budget
-    still set), in id order."""
-    del now  # a copy waits until a run sends it, whichever month it was held back in
+    still set), in id order: a copy waits until a run sends it, whichever month it was held
+    back in."""
     approved = {post.id for post in queue.posts if post.approved}
     waiting: dict[str, list[str]] = {}
     for record in records:
@@ -334,7 +332,7 @@ def status(
             slot_open = False
     lengths = thread_lengths(ledger, records)
     attempts = ledger.attempts()
-    waiting = waiting_for_budget(queue, records, now, config)
+    waiting = waiting_for_budget(queue, records, config)
     counts = {
         "approved": approved,
         "drafts": sum(1 for post in queue.posts if not post.approved),
