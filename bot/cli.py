@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import Config, load_config
-from bot.errors import BotError, ConfigError, CredentialsMissing, Problem
+from bot.errors import BotError, ConfigError, CredentialsMissing, Problem, printable
 from bot.networks import REGISTRY, all_variables, entry, secret_variables
 from bot.spending import Budget, dollars, money, post_price, price
 from bot.times import iso_utc, local, until
@@ -31,9 +31,11 @@ from bot.times import iso_utc, local, until
 if TYPE_CHECKING:
     import logging
 
+    from bot.config import FeedSource
+    from bot.feeds import FeedImport
     from bot.ledger import Ledger, Record
     from bot.posts import Post, Queue
-    from bot.reports import PlannedSpend, Result, Status
+    from bot.reports import Going, PlannedSpend, Result, Status, Timetable
     from bot.runner import Account
 
 # Each command imports what it needs when it runs: cron starts `run` every few minutes, and
@@ -115,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("text", "json", "github"),
         default="text",
         help="text (default); json: one object a line (path, line, field, message, severity); "
-        "github: GitHub Actions annotations",
+        "github: GitHub Actions annotations, each on its file's line, titled with the field",
     )
     check_command.add_argument(
         "--json", action="store_const", const="json", dest="format", help="same as --format json"
@@ -128,10 +130,23 @@ def build_parser() -> argparse.ArgumentParser:
         "print each post exactly as it will be published, with its length",
         "Shows every part of each post (thread replies too) as each network will show it, its "
         "length counted as that network counts (n/280 on X, n/300 on Bluesky), and what was "
-        "shortened to fit. Offline.",
-        ["preview", "preview 2019/10/mek-and-fake-news"],
+        "shortened to fit. --format markdown: the same as a pull-request comment, one table "
+        "a post, with its cost and the slot `plan` gives it, and the problems of a broken "
+        "post. Offline.",
+        [
+            "preview",
+            "preview 2019/10/mek-and-fake-news",
+            "preview --format markdown queue/2019/10/mek-and-fake-news.yaml > preview.md",
+        ],
     )
     preview.add_argument("ids", nargs="*", metavar="ID", help="post ids or files (default: all)")
+    preview.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="text (default); markdown: for a pull-request comment",
+    )
+    _now_option(preview, "markdown: the slots as `plan` gives them from T")
     preview.set_defaults(handler=preview_posts)
 
     run = _command(
@@ -245,7 +260,59 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=_port, default=8099, metavar="N", help="1-65535 (default 8099)"
     )
     sandbox.set_defaults(handler=serve_sandbox, needs_config=False)
+    _draft_commands(commands)
     return parser
+
+
+def _draft_commands(commands: Any) -> None:
+    """The editors' commands that write drafts: `import` and `new` (issue 13)."""
+    imports = _command(
+        commands,
+        "import",
+        "turn the new entries of the organisation's feeds into drafts under queue/",
+        "Reads each feed in config's feeds: (or the web addresses and feed files given), "
+        "conditionally, and writes one draft (approved: false unless the feed says approve: "
+        "true) per new entry, under queue/FOLDER/YYYY/MM/. An entry is new if neither its id "
+        "nor its link was imported before and no queue file has its link; an existing file is "
+        "never overwritten. A feed's first import takes the last 7 days (or from --since), and "
+        "no later one goes further back. Exit 1 if a feed could not be read.",
+        [
+            "import",
+            "import --dry-run",
+            "import https://iran-interlink.org/feed/ --since 2026-11-01",
+        ],
+    )
+    imports.add_argument(
+        "feeds", nargs="*", metavar="URL_OR_FILE", help="these feeds (default: config's feeds:)"
+    )
+    imports.add_argument(
+        "--since",
+        type=_moment_argument,
+        metavar="DATE",
+        help="at a feed's first import, take entries published from DATE on (default: the "
+        "last 7 days); later imports keep the cut-off the first one fixed",
+    )
+    imports.add_argument(
+        "--dry-run", action="store_true", help="print the drafts it would write; write nothing"
+    )
+    _now_option(imports, "import as if it were T (for rehearsals)")
+    imports.set_defaults(handler=import_drafts)
+
+    new = _command(
+        commands,
+        "new",
+        "write a draft for one article from its page's Open Graph tags",
+        "Fetches the page and writes a draft (approved: false): title from og:title, source "
+        "from og:site_name, summary from og:description, link from og:url. Prints the file's "
+        "path, and says what the page did not have.",
+        ["new https://www.example.org/2026/12/a-story/", "new URL --folder drafts"],
+    )
+    new.add_argument("url", metavar="URL", help="the article's web address")
+    new.add_argument(
+        "--folder", default="", help="a folder under queue/ (default: queue/YYYY/MM/ of today)"
+    )
+    _now_option(new, "date the draft's folder as if it were T")
+    new.set_defaults(handler=new_draft)
 
 
 def _positive(option: str, most: int | None = None) -> Callable[[str], int]:
@@ -288,9 +355,14 @@ def _moment_argument(text: str) -> str:
 def _now(args: argparse.Namespace, config: Config) -> datetime:
     """--now (no offset: the config's time zone), else the clock: the only clock reading."""
     if getattr(args, "now", None):
-        moment = datetime.fromisoformat(args.now)
-        return moment if moment.tzinfo else moment.replace(tzinfo=config.timezone)
+        return _moment(args.now, config)
     return datetime.now(UTC)
+
+
+def _moment(text: str, config: Config) -> datetime:
+    """A moment checked by _moment_argument; without an offset, in the config's time zone."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=config.timezone)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -384,15 +456,20 @@ def check(config: Config, args: argparse.Namespace) -> int:
 
 
 def _say_limits(config: Config, stream: TextIO) -> None:
+    for line in _limits(config):
+        print(line, file=stream)
+
+
+def _limits(config: Config) -> list[str]:
     """Which limits a network whose server sets its own was checked against, offline: those
     read last from it and kept, or its defaults (issue 12)."""
     from bot.networks import counting_of  # noqa: PLC0415
 
-    for name in config.networks:
-        if entry(name).instance_limits:
-            print(
-                f"{name}: counted with {counting_of(name, config.paths.state).source}", file=stream
-            )
+    return [
+        f"{name}: counted with {counting_of(name, config.paths.state).source}"
+        for name in config.networks
+        if entry(name).instance_limits
+    ]
 
 
 def _print_problems(found: list[tuple[Problem, str]], form: str) -> None:
@@ -409,18 +486,40 @@ def _print_problems(found: list[tuple[Problem, str]], form: str) -> None:
             }
             print(json.dumps(entry, ensure_ascii=False))
         elif form == "github":
-            line = f",line={problem.line}" if problem.line else ""
-            text = message.removeprefix("warning: ")
-            escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            print(f"::{severity} file={problem.path}{line}::{escaped}")
+            print(_annotation(problem, severity, message.removeprefix("warning: ")))
         else:
             print(problem)
+
+
+def _annotation(problem: Problem, severity: str, message: str) -> str:
+    """A GitHub Actions workflow command, ``::error file=PATH,line=N,title=TITLE::message``:
+    the pull request shows it on that line of the file, under a title naming the field.
+    Escaped as GitHub's toolkit escapes them, so that a ``,`` or ``:`` in a file name ends no
+    property and a newline ends no command."""
+    field = getattr(problem, "field", None)
+    # A field is a key of the file as written: shown escaped, as Problem shows its message.
+    title = f"interlink-bot check: {printable(field)}" if field else "interlink-bot check"
+    properties = [f"file={_property_value(problem.path)}"]
+    if problem.line:
+        properties.append(f"line={problem.line}")
+    properties.append(f"title={_property_value(title)}")
+    return f"::{severity} {','.join(properties)}::{_command_data(message)}"
+
+
+def _command_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property_value(text: str) -> str:
+    return _command_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def preview_posts(config: Config, args: argparse.Namespace) -> int:
     from bot.posts import load_queue  # noqa: PLC0415
 
     queue = load_queue(config)
+    if getattr(args, "format", "text") == "markdown":
+        return _preview_markdown(config, args, queue)
     wanted: list[str] = args.ids
     by_id = {post.id: post for post in queue.posts}
     status = OK
@@ -443,15 +542,210 @@ def preview_posts(config: Config, args: argparse.Namespace) -> int:
 
 
 def _print_problems_of(post_id: str, queue: Queue, config: Config) -> bool:
-    shown = config.shown(config.paths.queue)
-    mine = [
-        problem
-        for problem in queue.problems
-        if problem.path.rsplit(".", 1)[0] == f"{shown}/{post_id}"
-    ]
+    mine = [problem for problem in queue.problems if _file_id(problem, config) == post_id]
     for problem in mine:
         print(problem, file=sys.stderr)
     return bool(mine)
+
+
+def _file_id(problem: Problem, config: Config) -> str | None:
+    """The id of the queue file a problem is about; None for one about no file of the queue
+    (the queue folder itself)."""
+    stem = problem.path.rsplit(".", 1)[0]
+    prefix = _queue_prefix(config)
+    return stem.removeprefix(prefix) if stem.startswith(prefix) else None
+
+
+def _queue_prefix(config: Config) -> str:
+    """What a queue file's path starts with as messages show it: ``queue/`` (as bot.posts
+    shows them: nothing for a queue that is the deployment folder itself)."""
+    shown = config.shown(config.paths.queue)
+    return "" if shown == "." else f"{shown}/"
+
+
+# --- preview --format markdown: a pull request's comment -------------------------------------
+
+
+def _preview_markdown(config: Config, args: argparse.Namespace, queue: Queue) -> int:
+    """The posts asked for (all, by id, when none is) as a Markdown document: a heading and
+    one table a post, its problems shown in it rather than on stderr, as a comment on the
+    pull request that changes them must show a broken post. The slots are `plan`'s."""
+    from bot import reports  # noqa: PLC0415
+
+    by_id = {post.id: post for post in queue.posts}
+    broken: dict[str, list[Problem]] = {}
+    elsewhere: list[Problem] = []  # about no one file: the queue folder
+    for problem in sorted(queue.problems, key=_problem_order):
+        file_id = _file_id(problem, config)
+        if file_id is None:
+            elsewhere.append(problem)
+        else:
+            broken.setdefault(file_id, []).append(problem)
+    given = list(dict.fromkeys(_post_id(text, config) for text in args.ids))
+    now = _now(args, config)
+    endpoint = args.secrets.endpoint()
+    with _snapshot(config, endpoint) as ledger:
+        times = reports.timetable(config, queue, ledger, now)
+    sections: list[str] = []
+    posts = troubled = unknown = 0
+    for post_id in given or sorted({*by_id, *broken}):
+        if post_id in by_id:
+            section, fits = _post_markdown(by_id[post_id], config, times)
+            sections.append(section)
+            posts += 1
+            troubled += not fits
+        elif post_id in broken:
+            sections.append(f"### {_code(post_id)}\n\n{_problem_block(broken[post_id])}")
+            posts += 1
+            troubled += 1
+        else:
+            message = _unknown_post(post_id, set(by_id), config, ledger=False)
+            sections.append(_problem_block([message.removeprefix("interlink-bot: ")]))
+            unknown += 1
+    if given:
+        elsewhere = []
+    summary = (
+        f"interlink-bot preview: {posts} post{'s' if posts != 1 else ''} "
+        + (f"({troubled} with problems)" if troubled else "(no problems)")
+        + (f", {unknown} unknown id{'s' if unknown != 1 else ''}" if unknown else "")
+        + (
+            f"; {len(elsewhere)} problem{'s' if len(elsewhere) != 1 else ''} in the queue"
+            if elsewhere
+            else ""
+        )
+    )
+    blocks = [summary]
+    if elsewhere:
+        blocks.append(_problem_block(elsewhere))
+    blocks += sections
+    if by_id.keys() & set(given or by_id):
+        blocks.append(_slots_note(times, now, config, endpoint))
+    blocks += [_md(line) for line in _limits(config)]
+    print("\n\n".join(blocks))
+    needs_a_person = troubled or unknown or elsewhere
+    return NEEDS_A_PERSON if needs_a_person else OK
+
+
+def _post_markdown(post: Post, config: Config, times: Timetable) -> tuple[str, bool]:
+    """A post's heading, its facts and file, and one table: a row for each part on each
+    network. Also whether it fits on every network it goes to."""
+    from bot.formatting import DoesNotFit  # noqa: PLC0415
+    from bot.networks import counting_of  # noqa: PLC0415
+    from bot.posts import render_post, targets  # noqa: PLC0415
+
+    file = _queue_prefix(config) + post.file
+    facts = _md(" · ".join(_facts(post, config)))
+    rows = [
+        "| network | part | text | length | cost | slot |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    notes: list[str] = []
+    fits = True
+    for network in targets(post, config):
+        label = entry(network).label
+        try:
+            parts = render_post(post, config, network)
+        except DoesNotFit as error:  # load_queue checked it; kept for a post changed since
+            notes.append(f"> **Does not fit on {label}:** {_md(str(error))}")
+            fits = False
+            continue
+        limit = counting_of(network, config.paths.state).limit
+        slot = _md(_slot(times.posts.get(post.id), network, config))
+        for number, part in enumerate(parts, start=1):
+            # each part is a post of its own, billed as one; the image's alt text with the first
+            cost = price(network, [part.text], alt_text=number == 1 and post.image is not None)
+            length = f"{part.length}/{limit}"
+            if part.shortened:
+                length += f" · shortened: {', '.join(part.shortened)}"
+            cells = [
+                label,
+                f"{number}/{len(parts)}" if len(parts) > 1 else "",
+                _code_lines(part.text),
+                _md(length),
+                money(cost) if cost is not None else "—",
+                slot,
+            ]
+            rows.append(f"| {' | '.join(cells)} |")
+        texts = [part.text for part in parts]
+        whole = _cost_line(post, config, network, texts)
+        total = price(network, texts, alt_text=post.image is not None)
+        if whole and total is not None and whole != f"cost: {money(total)}":
+            notes.append(f"{label} {_md(whole)}")  # a thread's total, the link's share
+    if post.image is not None:
+        image = f"{_code(config.shown(post.image.path))}, alt text: {_code(post.image.alt)}"
+        notes.insert(0, f"Image, with the first part: {image}")
+    table = "\n".join(rows) if len(rows) > 2 else ""
+    blocks = [f"### {_code(post.id)}", f"{facts} · {_code(file)}", table, *notes]
+    return "\n\n".join(block for block in blocks if block), fits
+
+
+def _slot(going: Going | None, network: str, config: Config) -> str:
+    """When `plan` sends the post (``Tue 2026-12-08 09:00 GMT``), or why it does not."""
+    if going is None:
+        return ""
+    if going.at is None:
+        return going.why
+    when = _local(going.at, config, weekday=True) + ("" if going.slot else " (its publish_at)")
+    if network in going.waits:
+        when += f" (waits for {entry(network).label}'s monthly budget)"
+    return when
+
+
+def _slots_note(times: Timetable, now: datetime, config: Config, endpoint: str | None) -> str:
+    """What the slot column assumes: the moment, and the history the ledger here knows (a
+    pull request's checkout has none: every slot is as if nothing went out before)."""
+    days = times.plan.days
+    note = (
+        f"Slots as `interlink-bot plan` gives them from {_md(_local(now, config, weekday=True))}"
+        f" for the next {days} day{'s' if days != 1 else ''}"
+    )
+    if endpoint:
+        note += f", from the records of the rehearsal against {_code(endpoint)}"
+    elif not times.history:
+        note += ", as if nothing had been published before (no publish history here)"
+    note += "."
+    if times.plan.paused:
+        since, reason = times.plan.paused
+        note += (
+            f" Runs are paused since {_md(_local(since, config))} "
+            f"({_md(reason or 'no reason given')}): these are the slots once resumed."
+        )
+    return note
+
+
+def _problem_block(problems: Sequence[Problem | str]) -> str:
+    return "\n>\n".join(f"> **Problem:** {_md(str(problem))}" for problem in problems)
+
+
+_MARKDOWN_SIGNS = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+def _md(text: str) -> str:
+    """``text`` as Markdown prose that reads as written: each sign Markdown, HTML or a table
+    would act on is escaped (a ``|`` would end the table's cell)."""
+    return _MARKDOWN_SIGNS.sub(r"\\\1", text)
+
+
+def _code(text: str, *, cell: bool = False) -> str:
+    """``text`` as a code span: GitHub shows it as written, with no emphasis, HTML, link,
+    @mention, #reference or :emoji: made of it. In a table cell (``cell``) a ``|`` is written
+    ``\\|``, which GitHub reads back as ``|`` even in a code span."""
+    if not text:
+        return ""
+    ticks = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (ticks + 1)
+    # A space each side keeps a backtick at an end off the fence; a span with a space at both
+    # ends loses one of each, so those get another.
+    both = text.startswith(" ") and text.endswith(" ") and text.strip(" ")
+    pad = " " if text.startswith("`") or text.endswith("`") or both else ""
+    if cell:
+        text = text.replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _code_lines(text: str) -> str:
+    """A post's text in a table cell: a code span a line, its line breaks as ``<br>``."""
+    return "<br>".join(_code(line, cell=True) for line in re.split(r"\r\n|\r|\n", text))
 
 
 def _describe(post: Post, config: Config) -> str:
@@ -459,16 +753,7 @@ def _describe(post: Post, config: Config) -> str:
     from bot.networks import counting_of  # noqa: PLC0415
     from bot.posts import render_post, targets  # noqa: PLC0415
 
-    facts = ["approved" if post.approved else "draft (approved: false)"]
-    zone = config.timezone
-    for label, moment in (("at", post.publish_at), ("not before", post.not_before)):
-        if moment is not None:
-            facts.append(f"{label} {local(moment, zone)}")
-    if post.expires is not None:
-        facts.append(f"until {until(post.expires, zone)}")
-    if post.priority:
-        facts.append(f"priority {post.priority}")
-    lines = [f"{post.id} · {' · '.join(facts)}"]
+    lines = [f"{post.id} · {' · '.join(_facts(post, config))}"]
     several = len(config.networks) > 1
     for network in targets(post, config):
         on = f"{entry(network).label} · " if several else ""
@@ -489,6 +774,20 @@ def _describe(post: Post, config: Config) -> str:
         if cost:  # "X · cost: …" among several networks, else "X cost: …"
             lines.append(f"  {on}{cost}" if several else f"  {entry(network).label} {cost}")
     return "\n".join(lines)
+
+
+def _facts(post: Post, config: Config) -> list[str]:
+    """``approved``, ``at 2026-12-08 09:00 GMT``, ``until the end of 7 Dec 2026``…"""
+    facts = ["approved" if post.approved else "draft (approved: false)"]
+    zone = config.timezone
+    for label, moment in (("at", post.publish_at), ("not before", post.not_before)):
+        if moment is not None:
+            facts.append(f"{label} {local(moment, zone)}")
+    if post.expires is not None:
+        facts.append(f"until {until(post.expires, zone)}")
+    if post.priority:
+        facts.append(f"priority {post.priority}")
+    return facts
 
 
 def _cost_line(post: Post, config: Config, network: str, parts: list[str]) -> str | None:
@@ -1209,6 +1508,135 @@ def _when_it_goes(post_id: str, file: Path, config: Config) -> str:
     if not post.approved:
         return "it is a draft: set approved: true for it to go out"
     return "it goes out when it is due (`interlink-bot plan`)"
+
+
+# --- drafts for editors ------------------------------------------------------------------------
+
+
+def import_drafts(config: Config, args: argparse.Namespace) -> int:
+    """SPEC "Feeds": one line per draft written, a line per feed that had nothing new or was
+    refused (on stderr, exit 1); the other feeds are imported all the same."""
+    from bot.feeds import import_feeds  # noqa: PLC0415 - feedparser loads for `import` only
+    from bot.ledger import Ledger  # noqa: PLC0415
+    from bot.lock import LockHeld, RunLock  # noqa: PLC0415
+
+    feeds = _feeds_given(args.feeds, config)
+    if not feeds:
+        print(
+            "interlink-bot: import: no feeds to read; add one under feeds: in "
+            f"{config.shown(config.file)} (- url: https://…/feed/) or name one: "
+            "interlink-bot import URL_OR_FILE",
+            file=sys.stderr,
+        )
+        return CANNOT_RUN
+    now = _now(args, config)
+    since = _moment(args.since, config) if args.since else None
+    endpoint = args.secrets.endpoint()
+    try:
+        with RunLock(config.paths.state / "import.lock"):
+            ledger = (Ledger.snapshot if args.dry_run else Ledger.open)(
+                config.paths.state, endpoint
+            )
+            try:
+                results = import_feeds(
+                    config, ledger, feeds, now, since=since, dry_run=args.dry_run
+                )
+            finally:
+                ledger.close()
+    except LockHeld:
+        print("another import is running; this one did nothing")
+        return OK
+    written = 0
+    refused = False
+    for result in results:
+        for line in _import_lines(result, config, since, dry_run=args.dry_run):
+            print(line)
+        if result.refused:
+            refused = True
+            print(f"interlink-bot: import: {result.feed}: {result.refused}", file=sys.stderr)
+        written += len(result.written)
+    verb = "would be written" if args.dry_run else "written"
+    if written:
+        print(
+            f"{written} draft{'s' if written != 1 else ''} {verb}; an editor checks each "
+            "(interlink-bot preview ID) and sets approved: true to publish it"
+        )
+    return NEEDS_A_PERSON if refused else OK
+
+
+def _feeds_given(given: list[str], config: Config) -> list[FeedSource]:
+    """The feeds to read: the config's, or those named (with the config's folder and
+    approve where one is the config's own)."""
+    from bot.config import FeedSource  # noqa: PLC0415
+
+    configured = {feed.url: feed for feed in config.feeds}
+    if not given:
+        return list(config.feeds)
+    return [
+        configured.get(name) or FeedSource(name if "://" in name else str(Path(name).resolve()))
+        for name in given
+    ]
+
+
+def _import_lines(
+    result: FeedImport, config: Config, since: datetime | None, *, dry_run: bool
+) -> list[str]:
+    if result.refused:
+        return []
+    if result.not_modified:
+        return [f"{result.feed}: not changed since the last import"]
+    lines = []
+    if result.first and result.cut_off is not None:
+        lines.append(
+            f"{result.feed}: first import; entries published before "
+            f"{_local(result.cut_off, config)} are the archive and are left alone, now and later"
+        )
+    elif since is not None and result.cut_off is not None and since < result.cut_off:
+        lines.append(
+            f"{result.feed}: --since goes behind the cut-off its first import fixed "
+            f"({_local(result.cut_off, config)}); nothing older is taken"
+        )
+    verb = "would write" if dry_run else "wrote"
+    for written in result.written:
+        lines.append(f"  {verb} {written.file} · {written.entry.title}")
+    left = []
+    if result.already:
+        left.append(f"{result.already} already imported or queued")
+    if result.older:
+        left.append(f"{result.older} published before the cut-off")
+    if result.undated:
+        left.append(f"{result.undated} without a date (taken as the archive)")
+    if left or not result.written:
+        summary = ", ".join(left) if left else "no entries"
+        lines.append(f"  {'nothing new: ' if not result.written else 'left alone: '}{summary}")
+    lines.extend(f"  {skipped}" for skipped in result.skipped)
+    if not lines[0].startswith(result.feed):
+        lines.insert(0, f"{result.feed}:")
+    return lines
+
+
+def new_draft(config: Config, args: argparse.Namespace) -> int:
+    """`new URL`: the draft's path on stdout; what the page lacked, or why nothing was
+    written, on stderr."""
+    from bot.drafts import NotDrafted, draft_from_page  # noqa: PLC0415
+
+    folder: str = args.folder.strip("/")
+    if folder and not re.fullmatch(r"\w[\w.-]*(/\w[\w.-]*)*", folder):
+        print(
+            f"interlink-bot: new: --folder {args.folder!r} must be a folder under queue/, "
+            "such as drafts",
+            file=sys.stderr,
+        )
+        return CANNOT_RUN
+    try:
+        made = draft_from_page(config, args.url, _now(args, config), folder)
+    except NotDrafted as error:
+        print(f"interlink-bot: new: {error}", file=sys.stderr)
+        return NEEDS_A_PERSON
+    print(made.file)
+    for missing in made.missing:
+        print(f"the page has {missing}", file=sys.stderr)
+    return OK
 
 
 def serve_sandbox(_: Config | None, args: argparse.Namespace) -> int:

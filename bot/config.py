@@ -77,6 +77,15 @@ class NetworkSettings:
     language: str | None = None  # networks.mastodon.language: the posts' ISO 639 code
 
 
+@dataclass(frozen=True)
+class FeedSource:
+    """One entry of ``feeds:``: a feed of the organisation's own, for `import` (SPEC "Feeds")."""
+
+    url: str
+    folder: str = "imported"  # drafts go under queue/FOLDER/YYYY/MM/
+    approve: bool = False  # true: drafts are written with approved: true
+
+
 def _default_networks() -> dict[str, NetworkSettings]:
     return {name: NetworkSettings() for name in DEFAULT_NETWORKS}
 
@@ -98,6 +107,7 @@ class Config:
     paths: Paths
     notify: Notify = field(default_factory=Notify)
     networks: dict[str, NetworkSettings] = field(default_factory=_default_networks)
+    feeds: tuple[FeedSource, ...] = ()
 
     def shown(self, path: Path) -> str:
         """``path`` as messages show it: relative to ROOT when it lies inside."""
@@ -124,7 +134,7 @@ def load_config(root: Path, file: Path | None = None) -> Config:
     checker = _Checker(shown, document.line)
     data = document.data
     checker.unknown_keys(
-        data, ("timezone", "schedule", "format", "paths", "notify", "networks"), ""
+        data, ("timezone", "schedule", "format", "paths", "notify", "networks", "feeds"), ""
     )
 
     timezone = checker.timezone(data.get("timezone"))
@@ -133,9 +143,10 @@ def load_config(root: Path, file: Path | None = None) -> Config:
     paths = checker.paths(data.get("paths", {}), root)
     notify = checker.notify(data.get("notify", {}))
     networks = checker.networks(data.get("networks"))
+    feeds = checker.feeds(data.get("feeds"))
     if checker.problems or timezone is None:
         raise ConfigError(checker.problems)
-    return Config(root, file, timezone, schedule, fmt, paths, notify, networks)
+    return Config(root, file, timezone, schedule, fmt, paths, notify, networks, feeds)
 
 
 def config_warnings(config: Config) -> list[Problem]:
@@ -402,6 +413,50 @@ class _Checker:
             self.integer("notify", data, "outage_minutes", 60, 1),
             heartbeat.strip() if isinstance(heartbeat, str) else None,
         )
+
+    def feeds(self, value: object) -> tuple[FeedSource, ...]:
+        if value is None:
+            return ()
+        example = "e.g. '- url: https://example.org/feed/'"
+        if not isinstance(value, list):
+            self.problem("feeds", f"feeds must be a list of feeds, each with a url, {example}")
+            return ()
+        feeds = []
+        for number, given in enumerate(value):
+            key, label = f"feeds.{number}", f"feeds: feed {number + 1}"  # key: for the line
+            item = {"url": given} if isinstance(given, str) else given
+            if not isinstance(item, dict):
+                self.problem(key, f"{label} must be a mapping with a url, {example}, not {item!r}")
+                continue
+            self.unknown_keys(item, ("url", "folder", "approve"), f"{key}.")
+            url = item.get("url")
+            if not (isinstance(url, str) and re.fullmatch(r"https?://\S+", url.strip())):
+                self.problem(
+                    f"{key}.url", f"{label}: url must be the feed's web address (https://…/feed/)"
+                )
+                continue
+            folder = item.get("folder", FeedSource.folder)
+            if not self.queue_folder(folder, f"{key}.folder", label):
+                continue
+            approve = item.get("approve", False)
+            if not isinstance(approve, bool):
+                self.problem(f"{key}.approve", f"{label}: approve must be true or false")
+                continue
+            feeds.append(FeedSource(url.strip(), folder.strip("/"), approve))
+        return tuple(feeds)
+
+    def queue_folder(self, folder: object, key: str, label: str) -> bool:
+        """A folder under queue/ written as a relative path of plain names (drafts must never
+        land outside the queue)."""
+        parts = folder.strip("/").split("/") if isinstance(folder, str) else []
+        if not parts or not all(re.fullmatch(r"[\w][\w.-]*", part) for part in parts):
+            self.problem(
+                key,
+                f"{label}: folder must be a folder under queue/ such as imported or "
+                f"drafts/feed, not {folder!r}",
+            )
+            return False
+        return True
 
     def paths(self, value: object, root: Path) -> Paths:
         data = self.mapping(value, "paths") or {}

@@ -251,6 +251,31 @@ _MIGRATIONS: tuple[tuple[str, str], ...] = (
     CREATE INDEX attempts_by_time ON attempts (network, at)
     """,
     ),
+    (
+        # Issue 13: what `import` took from each feed, so no entry becomes a draft twice (by
+        # its id or its canonical link), each feed's conditional-request validators, and the
+        # cut-off its first import fixed (no archive flood, ever).
+        "imports: feed entries made into drafts, feeds' validators and cut-offs",
+        """
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        cut_off TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        first_import TEXT NOT NULL,
+        last_import TEXT NOT NULL
+    );
+    CREATE TABLE imported (
+        feed TEXT NOT NULL,
+        entry_id TEXT,
+        link TEXT NOT NULL,
+        file TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX imported_by_id ON imported (entry_id);
+    CREATE INDEX imported_by_link ON imported (link)
+    """,
+    ),
 )
 
 
@@ -317,6 +342,14 @@ class NetworkState(NamedTuple):
     failure: str | None  # the latest failure's message, while failing
     account_refused: str | None
     credentials_missing: str | None
+
+
+class FeedState(NamedTuple):
+    """What the ledger keeps of one feed between imports."""
+
+    cut_off: datetime  # no entry published before it is ever taken
+    etag: str | None
+    last_modified: str | None
 
 
 class OpenProblem(NamedTuple):
@@ -906,6 +939,51 @@ class Ledger:
             return None
         at, _, reason = row[0].partition(" ")
         return datetime.fromisoformat(at), reason
+
+    # --- imports (bot.feeds) -----------------------------------------------------------------
+    # Written without removing the quiet marker: a draft is never due, and the files an import
+    # writes change the queue's fingerprint, which is what the quiet tick compares.
+
+    def feed_state(self, feed: str) -> FeedState | None:
+        """What the last import of ``feed`` left (None: never imported)."""
+        row = self._db.execute(
+            "SELECT cut_off, etag, last_modified FROM feeds WHERE url = ?", (feed,)
+        ).fetchone()
+        if row is None:
+            return None
+        return FeedState(datetime.fromisoformat(row[0]), row[1], row[2])
+
+    def feed_imported(
+        self,
+        feed: str,
+        state: FeedState,
+        now: datetime,
+        entries: list[tuple[str | None, str, str | None]],
+    ) -> None:
+        """One import of ``feed``, in one transaction: its validators and cut-off, and each
+        entry taken (id, canonical link, the draft file written, or None for an entry
+        remembered without a draft)."""
+        at = iso_utc(now)
+        with self._db:
+            self._db.execute(
+                "INSERT INTO feeds (url, cut_off, etag, last_modified, first_import, last_import)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,"
+                " last_modified = excluded.last_modified, last_import = excluded.last_import",
+                (feed, iso_utc(state.cut_off), state.etag, state.last_modified, at, at),
+            )
+            self._db.executemany(
+                "INSERT INTO imported (feed, entry_id, link, file, at) VALUES (?, ?, ?, ?, ?)",
+                [(feed, entry_id, link, file, at) for entry_id, link, file in entries],
+            )
+
+    def imported_before(self, entry_id: str | None, link: str) -> str | None:
+        """The draft file an entry with this id or canonical link became ('' if remembered
+        without one), or None if none was imported."""
+        row = self._db.execute(
+            "SELECT coalesce(file, '') FROM imported WHERE link = ? OR entry_id = ? LIMIT 1",
+            (link, entry_id),
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     # --- the quiet marker (bot.start) --------------------------------------------------------
 

@@ -237,7 +237,9 @@ class _Document:
                 return self.scalar(tag, node)
         elif kind is _SEQUENCE:
             if tag == _SEQ:
-                return [self.build(item, None) for item in node.value]
+                if fields is None:
+                    return [self.build(item, None) for item in node.value]
+                return self.sequence(node, fields)
         elif tag == _MAP:
             return self.mapping(node, fields)
         if tag not in _SAFE_TAGS:
@@ -251,6 +253,14 @@ class _Document:
             f"{_NODE_KINDS[kind]}; remove the tag",
             node.start_mark.line + 1,
         )
+
+    def sequence(self, node: yaml.Node, fields: str) -> list[Any]:
+        """A field's list: each item that is a mapping has its line (``feeds.0``), so that a
+        message about it points at the item rather than at the list."""
+        for number, item in enumerate(node.value):
+            if type(item) is yaml.MappingNode:
+                self.lines[f"{fields}{number}"] = item.start_mark.line + 1
+        return [self.build(item, None) for item in node.value]
 
     def mapping(self, node: yaml.Node, fields: str | None) -> dict[Any, Any]:
         mapping: dict[Any, Any] = {}
@@ -351,6 +361,15 @@ _CONTROL_NAMES = {
     0x7F: "delete",
     0x85: "next line",
 }
+
+
+def dump_yaml_mapping(data: dict[str, Any]) -> str:
+    """``data`` (text, booleans) as a YAML mapping a person edits: keys in the given order,
+    Unicode as written, long text folded at 100 columns (it reads back the same)."""
+    text: str = yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
+    )
+    return text
 
 
 def unsafe_character(text: str, what: str, *, line_breaks: bool = False) -> str | None:

@@ -1,5 +1,5 @@
 """One web page's Open Graph card: its title, description and image, for a Bluesky link card
-(and the drafts of `new`, issue 13).
+and the drafts of `new`; and the fetching with limits that feeds share (issue 13).
 
 Fetched with limits, since the page is anyone's: http(s) only, a timeout, at most 5 MB, at
 most three redirects (each to http(s) again). Read with the standard library's HTML parser,
@@ -9,14 +9,22 @@ then goes out with its plain link, never fails for it.
 
 from __future__ import annotations
 
+import http.client
 import logging
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import Message
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from bot.networks import LinkCard
+
+if TYPE_CHECKING:
+    from bot.drafts import Draft
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +53,65 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_Redirects)
 
 
-def fetch(url: str, limit: int) -> tuple[bytes, str]:
-    """The body (at most ``limit`` bytes) and content type of ``url``; PageError if not."""
+@dataclass(frozen=True)
+class Fetched:
+    """What a GET brought back: the body (empty for 304 Not Modified) and its headers."""
+
+    status: int  # 200, or 304 to a conditional request
+    body: bytes
+    kind: str  # the content type, e.g. text/html
+    url: str  # after redirects
+    headers: Message
+
+
+def get(
+    url: str,
+    limit: int,
+    *,
+    headers: dict[str, str] | None = None,
+    user_agent: str = _USER_AGENT,
+    clock: Callable[[], float] = time.monotonic,
+) -> Fetched:
+    """GET ``url`` (``headers`` added, e.g. If-None-Match), reading at most ``limit`` bytes
+    within TIMEOUT seconds in all: a server that trickles its answer cannot hold a run, since
+    a socket timeout alone only bounds each read. PageError if it cannot be had."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise PageError("not an http(s) address")
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})  # noqa: S310 - http(s), checked above
+    deadline = clock() + TIMEOUT
+    request = urllib.request.Request(  # noqa: S310 - http(s), checked above
+        url, headers={"User-Agent": user_agent, **(headers or {})}
+    )
     try:
         with _OPENER.open(request, timeout=TIMEOUT) as response:
-            body = response.read(limit + 1)
-            kind = response.headers.get_content_type()
+            chunks, size = [], 0
+            while chunk := response.read1(65_536):
+                size += len(chunk)
+                if size > limit:
+                    raise PageError(f"larger than {limit:,} bytes")
+                if clock() > deadline:
+                    raise PageError(f"took longer than {TIMEOUT:g} seconds to arrive")
+                chunks.append(chunk)
+            return Fetched(
+                response.status,
+                b"".join(chunks),
+                response.headers.get_content_type(),
+                response.url,
+                response.headers,
+            )
     except urllib.error.HTTPError as error:
+        if error.code == 304:  # urllib counts it an error; for a conditional GET it is news
+            return Fetched(304, b"", "", error.url or url, error.headers)
         raise PageError(f"{error.code} {error.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        raise PageError(f"cannot be fetched ({type(error).__name__})") from None
-    if len(body) > limit:
-        raise PageError(f"larger than {limit:,} bytes")
-    return body, kind
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", None)
+        detail = f": {reason}" if isinstance(reason, str | OSError) else ""
+        raise PageError(f"cannot be fetched ({type(error).__name__}{detail})") from None
+
+
+def fetch(url: str, limit: int) -> tuple[bytes, str]:
+    """The body (at most ``limit`` bytes) and content type of ``url``; PageError if not."""
+    found = get(url, limit)
+    return found.body, found.kind
 
 
 class _OpenGraph(HTMLParser):
@@ -133,3 +184,49 @@ def link_card(url: str) -> LinkCard | None:
         except PageError as error:
             log.info("the card of %s goes without its image %s: %s", url, image_url, error)
     return LinkCard(url, fields["title"], fields.get("description", ""), thumb, thumb_type)
+
+
+@dataclass(frozen=True)
+class PageDraft:
+    """A draft made from one article's page (`new`), and what the page did not say."""
+
+    draft: Draft
+    missing: list[str]  # e.g. "no site name (og:site_name): source left out"
+
+
+def page_draft(url: str, *, approved: bool = False) -> PageDraft:
+    """The draft of the article at ``url``: ``og:title`` (else the Twitter card's, else
+    <title>), ``og:site_name`` as its source, ``og:description`` as its summary, ``og:url``
+    as its link (tracking parameters removed). PageError if the page cannot be had or has
+    no title."""
+    from bot.drafts import Draft, plain_text, without_tracking  # noqa: PLC0415
+
+    found = get(url, MAX_PAGE_BYTES, user_agent="interlink-bot (new draft)")
+    if found.kind not in ("text/html", "application/xhtml+xml"):
+        raise PageError(f"is not a web page ({found.kind})")
+    fields = open_graph(found.body.decode(_charset(found), errors="replace"))
+    title = plain_text(fields.get("title", ""))
+    if not title:
+        raise PageError("has no title (no og:title, twitter:title or <title>)")
+    missing = []
+    canonical = urljoin(found.url, fields.get("url", ""))
+    if not fields.get("url") or urlsplit(canonical).scheme not in ("http", "https"):
+        canonical = found.url
+        missing.append("no canonical link (og:url): the address fetched is used")
+    source = plain_text(fields.get("site_name", "")) or None
+    if source is None:
+        missing.append("no site name (og:site_name): source left out; add the outlet by hand")
+    summary = plain_text(fields.get("description", "")) or None
+    if summary is None:
+        missing.append("no description (og:description): summary left out; write one")
+    return PageDraft(Draft(title, without_tracking(canonical), source, summary, approved), missing)
+
+
+def _charset(found: Fetched) -> str:
+    import codecs  # noqa: PLC0415
+
+    charset = found.headers.get_content_charset() or "utf-8"
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return "utf-8"

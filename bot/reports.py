@@ -451,6 +451,58 @@ def plan(
     return Plan(entries, held, blocked, ledger.paused(), days, spending)
 
 
+@dataclass(frozen=True)
+class Going:
+    """When `plan` would send one post, or why it would not (``at`` None)."""
+
+    at: datetime | None  # the run that sends it
+    slot: bool = False  # at one of the schedule's slots; False: at its publish_at
+    waits: tuple[str, ...] = ()  # networks whose monthly budget would hold its copy back
+    why: str = ""  # ``at`` None: why it does not go out within the plan's days
+
+
+@dataclass(frozen=True)
+class Timetable:
+    """The plan, post by post: what a preview shows next to each post's text."""
+
+    plan: Plan
+    posts: dict[str, Going]  # every post of the queue, valid ones only
+    history: bool  # the ledger holds any record: the plan knows what was published
+
+
+def timetable(
+    config: Config, queue: Queue, ledger: Ledger, now: datetime, days: int = 7
+) -> Timetable:
+    """When each post of ``queue`` would go out over the next ``days``, as `plan` says; for a
+    post that would not, the first reason the plan knows (what will not go out, the daily
+    cap, published already, a draft), else that it falls after those days."""
+    planned = plan(config, queue, ledger, now, days)
+    records = ledger.records()
+    published = {r.post_id for r in records if r.part == 0 and r.status == PUBLISHED}
+    waits = {spend.budget.network: set(spend.waits) for spend in planned.spending}
+    blocked = {item.subject: item.reason for item in planned.will_not_go_out}
+    held = {kept.post.id: kept.reason(config) for kept in planned.held}
+    posts: dict[str, Going] = {}
+    for item in planned.entries:
+        held_back = tuple(name for name, ids in waits.items() if item.post.id in ids)
+        posts.setdefault(item.post.id, Going(item.at, item.slot is not None, held_back))
+    for post in queue.posts:
+        if post.id in posts:
+            continue
+        if post.id in blocked:
+            why = blocked[post.id]
+        elif post.id in held:
+            why = held[post.id]
+        elif post.id in published:
+            why = "published already"
+        elif not post.approved:
+            why = "draft: not approved"
+        else:
+            why = f"not within the next {days} day{'s' if days != 1 else ''}"
+        posts[post.id] = Going(None, why=why)
+    return Timetable(planned, posts, bool(records))
+
+
 def _planned_spend(entries: list[Planned], budget: Budget, config: Config) -> PlannedSpend:
     """Walk the plan's posts on the billed network in this month, in order, as the runner
     would: each goes while the cap allows it, and waits once it does not."""

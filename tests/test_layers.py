@@ -38,3 +38,25 @@ def test_no_lower_module_imports_the_entry_point_or_the_cli(top: str) -> None:
 def test_the_walk_sees_imports_inside_functions() -> None:
     # bot.start imports bot.cli only inside main(): the check must find it there.
     assert "bot.cli" in imported_modules(PACKAGE / "start.py")
+
+
+def test_feedparser_lives_in_the_feeds_module_alone() -> None:
+    # House style: each third-party library in one module; feedparser only loads for `import`.
+    importers = set()
+    for source in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(name.split(".")[0] == "feedparser" for name in names):
+                importers.add(source.relative_to(PACKAGE).as_posix())
+    assert importers == {"feeds.py"}
+    assert {
+        source.relative_to(PACKAGE).as_posix()
+        for source in PACKAGE.rglob("*.py")
+        if "bot.feeds" in imported_modules(source)
+    } == {"cli.py"}

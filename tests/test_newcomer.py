@@ -450,11 +450,16 @@ def test_check_json_and_github_formats(site: Deployment, cli: Cli) -> None:
     assert text.out == f"queue/bad.yaml:2: {entries[0]['message']}\n"
     github = cli("--root", site.root, "check", "--format", "github")
     assert github.status == 1
-    assert github.out == f"::error file=queue/bad.yaml,line=2::{entries[0]['message']}\n"
+    assert github.out == (
+        "::error file=queue/bad.yaml,line=2,title=interlink-bot check%3A url::"
+        f"{entries[0]['message']}\n"
+    )
     site.write("config/bot.yaml", "timezone: Mars/Olympus\n")
     broken = cli("--root", site.root, "check", "--format", "github")
     assert broken.status == 2
-    assert broken.out.startswith("::error file=config/bot.yaml,line=1::timezone")
+    assert broken.out.startswith(
+        "::error file=config/bot.yaml,line=1,title=interlink-bot check%3A timezone::timezone"
+    )
 
 
 def test_a_file_with_two_problems_is_told_both_and_counted_once(

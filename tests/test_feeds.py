@@ -1,0 +1,517 @@
+"""`interlink-bot import`: drafts from the organisation's feed (SPEC "Feeds", issue 13), against
+a real HTTP server on 127.0.0.1 serving feeds built from the site's own page (tests/data)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import load_config
+from bot.drafts import canonical_link, plain_text
+from bot.feeds import import_feeds
+from bot.ledger import Ledger
+from tests.conftest import Deployment, Result
+from tests.feed_files import (
+    Item,
+    atom,
+    billion_laughs,
+    deeply_nested,
+    entity_expansion_small,
+    html_page,
+    many_items,
+    rss,
+    seed_items,
+    truncated,
+)
+from tests.feed_server import FeedServer
+
+FEED = "/feed/"
+AFTER_THE_SEED = "2019-10-21T12:00Z"  # the morning after the seed page's newest entry
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as serving:
+        yield serving
+
+
+def configure(site: Deployment, *urls: str, extra: str = "") -> None:
+    feeds = "".join(f"  - url: {url}\n{extra}" for url in urls)
+    site.write("config/bot.yaml", f"timezone: Europe/London\nfeeds:\n{feeds}")
+
+
+def drafts(site: Deployment) -> dict[str, dict[str, object]]:
+    """Every draft file under queue/imported, by its path there, as YAML reads it."""
+    folder = site.root / "queue" / "imported"
+    return {
+        path.relative_to(folder).as_posix(): yaml.safe_load(path.read_text(encoding="utf-8"))
+        for path in sorted(folder.rglob("*.yaml"))
+    }
+
+
+def test_the_seed_pages_entries_become_drafts_with_the_pages_outlet_and_excerpt(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    server.serve(FEED, rss(seed_items()))
+    configure(deployment, server.url(FEED))
+
+    result = cli(
+        "--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01"
+    )
+
+    assert result.status == 0, result.err
+    found = drafts(deployment)
+    assert len(found) == 10
+    assert found["2019/10/mek-and-fake-news.yaml"] == {
+        "title": "MEK and Fake News",
+        "url": "https://iran-interlink.org/2019/10/20/mek-and-fake-news/",
+        "source": "NPO Radio",
+        "summary": (
+            "The Mojahedin Khalq (MEK) troll bunker A good example of this is the story of the "
+            "MEK. An Iranian Mojahedin cult with its own troll bunker in Albania. The group even "
+            "managed to come up with its own writer in addition to the propaganda tweets: "
+            "Heshmet Alavi . A ‘writer’ who managed to publish his stories on The Daily Caller, "
+            "The Diplomat and Forbes and thus even influence Trump’s policies. There are "
+            "countless fascinating stories. These range from American useful idiots in the "
+            "Mueller report, sent by Russian trolls with pocket money to demonstrate "
+            "theatrically, to the “my tweet is right” by Marjolein Faber."
+        ),
+        "approved": False,
+    }
+    nbc = found["2019/10/giuliani-work-for-mek-with-bloody-past-could-lead-to-more-legal-woes.yaml"]
+    assert nbc["source"] == "NBC News"  # no author before the outlet
+    assert str(nbc["summary"]).startswith(
+        "The group, whose name translates as “People’s Holy Warriors of Iran,” is accused of"
+    )  # <em> removed without a space; the entities decoded
+    digest = found["2019/10/iran-interlink-weekly-digest-october-18-2019.yaml"]
+    assert digest["title"] == "Iran Interlink Weekly Digest – October 18, 2019"  # &#8211;
+    assert digest["source"] == "Iran Interlink"
+    # The page's own typo stays: a draft carries what the site says, for an editor to mend.
+    assert "some executios are bad. nOne article in particular lists" in str(digest["summary"])
+    times = found["2019/10/trace-of-blood-a-film-about-mek-history.yaml"]
+    assert times["source"] == "Tehran Times"
+    assert str(times["summary"]).startswith("Mahdavian’s second movie, “The Midday Event”")
+    assert found["2019/10/democratic-cover-for-terrorist-proxies-like-mek.yaml"]["source"] == (
+        "Nejat Society"
+    )
+    # Each file says where it came from, and every draft is a valid post, held as a draft.
+    text = (deployment.root / "queue/imported/2019/10/mek-and-fake-news.yaml").read_text()
+    assert text.startswith(f"# Drafted by `interlink-bot import` from {server.url(FEED)}\n")
+    assert "wrote queue/imported/2019/10/mek-and-fake-news.yaml" in result.out
+    check = cli("--root", deployment.root, "check")
+    assert check.status == 0, check.out
+    assert "10 posts valid, 0 files with problems" in check.err
+    status = cli("--root", deployment.root, "status", "--now", AFTER_THE_SEED)
+    assert "10 drafts" in status.out
+
+
+def test_importing_the_same_feed_again_writes_nothing_and_asks_conditionally(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    server.serve(
+        FEED, rss(seed_items()), etag='"v1"', last_modified="Mon, 21 Oct 2019 09:00:00 GMT"
+    )
+    configure(deployment, server.url(FEED))
+    first = cli(
+        "--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01"
+    )
+    assert first.status == 0
+    written = drafts(deployment)
+
+    again = cli("--root", deployment.root, "import", "--now", "2019-10-21T13:00Z")
+
+    assert again.status == 0
+    assert server.requests[-1][1]["If-None-Match"] == '"v1"'
+    assert server.requests[-1][1]["If-Modified-Since"] == "Mon, 21 Oct 2019 09:00:00 GMT"
+    assert f"{server.url(FEED)}: not changed since the last import" in again.out
+    assert "wrote" not in again.out
+    assert drafts(deployment) == written
+
+    # A server that ignores validators: the whole feed again, and still nothing new.
+    server.serve(FEED, rss(seed_items()))
+    third = cli("--root", deployment.root, "import", "--now", "2019-10-21T14:00Z")
+    assert third.status == 0
+    assert "wrote" not in third.out
+    assert "10 already imported" in third.out
+    assert drafts(deployment) == written
+
+
+def story(number: int, link: str, published: datetime, guid: str | None = None) -> Item:
+    return Item(
+        f"Story {number}",
+        link,
+        guid or f"https://iran-interlink.org/?p={number}",
+        published,
+        f"<p>NPO Radio, October 20 2019:&#8230; Story {number} says something.</p>",
+    )
+
+
+def test_an_entry_republished_with_a_new_id_or_a_tracking_link_is_not_imported_again(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    moment = datetime(2019, 10, 21, 8, tzinfo=UTC)
+    server.serve(FEED, rss([story(1, "https://iran-interlink.org/2019/10/21/story/", moment)]))
+    configure(deployment, server.url(FEED))
+    assert cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED).status == 0
+    assert list(drafts(deployment)) == ["2019/10/story.yaml"]
+
+    server.serve(
+        FEED,
+        rss(
+            [
+                story(1, "https://iran-interlink.org/2019/10/21/story/", moment, guid="urn:new-id"),
+                story(
+                    1,
+                    "HTTPS://Iran-Interlink.org/2019/10/21/story?utm_source=twitter&utm_medium=social#comments",
+                    moment,
+                    guid="urn:again",
+                ),
+                story(
+                    1,
+                    "https://iran-interlink.org/2019/10/21/story/?fbclid=IwAR0x&gclid=abc",
+                    moment,
+                    guid="urn:third",
+                ),
+                story(
+                    2,
+                    "https://iran-interlink.org/2019/10/21/other-story/?utm_campaign=weekly",
+                    moment,
+                ),
+            ]
+        ),
+    )
+    again = cli("--root", deployment.root, "import", "--now", "2019-10-21T13:00Z")
+
+    assert again.status == 0
+    assert list(drafts(deployment)) == ["2019/10/other-story.yaml", "2019/10/story.yaml"]
+    # The link a draft keeps has its tracking parameters removed (SPEC: url).
+    assert drafts(deployment)["2019/10/other-story.yaml"]["url"] == (
+        "https://iran-interlink.org/2019/10/21/other-story/"
+    )
+    assert "3 already imported or queued" in again.out
+
+
+def test_an_entry_whose_link_a_queue_file_already_has_is_not_drafted(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    moment = datetime(2019, 10, 21, 8, tzinfo=UTC)
+    deployment.post(
+        "2019/10/by-hand",
+        "title: Written by hand\nurl: http://iran-interlink.org/2019/10/21/story\napproved: true\n",
+    )
+    server.serve(FEED, rss([story(1, "https://iran-interlink.org/2019/10/21/story/", moment)]))
+    configure(deployment, server.url(FEED))
+
+    result = cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED)
+
+    assert result.status == 0
+    assert not (deployment.root / "queue" / "imported").exists()
+    assert "1 already imported or queued" in result.out
+
+
+def test_a_first_import_of_a_500_entry_feed_takes_the_last_week_and_later_ones_never_the_rest(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    archive = many_items(500, newest=now - timedelta(hours=1), step=timedelta(hours=6))
+    server.serve(FEED, rss(archive))
+    configure(deployment, server.url(FEED))
+
+    first = cli("--root", deployment.root, "import", "--now", "2026-12-03T12:00Z")
+
+    # Published from 26 Nov 12:00 on: now - 1 h - i * 6 h for i = 0 .. 27.
+    assert first.status == 0
+    assert len(drafts(deployment)) == 28
+    assert "first import" in first.out
+    assert "472 published before the cut-off" in first.out
+
+    # An hour later, one new entry, and the archive the first import left is left again —
+    # even though the whole of it is still in the feed.
+    newer = Item("Fresh news", "https://iran-interlink.org/fresh/", "urn:fresh", now, "<p>x</p>")
+    server.serve(FEED, rss([newer, *archive]))
+    second = cli("--root", deployment.root, "import", "--now", "2026-12-03T13:00Z")
+    assert second.status == 0
+    assert len(drafts(deployment)) == 29
+    assert "wrote queue/imported/2026/12/fresh.yaml" in second.out
+
+    # --since cannot reach behind the cut-off a first import fixed.
+    third = cli(
+        "--root", deployment.root, "import", "--now", "2026-12-03T14:00Z", "--since", "2026-01-01"
+    )
+    assert third.status == 0
+    assert len(drafts(deployment)) == 29
+    assert "cut-off" in third.out
+
+
+def test_an_edited_draft_survives_every_later_import(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    server.serve(FEED, rss(seed_items()))
+    configure(deployment, server.url(FEED))
+    cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01")
+    draft = deployment.root / "queue/imported/2019/10/mek-and-fake-news.yaml"
+    edited = (
+        "title: MEK and fake news, on Dutch radio\n"
+        "url: https://iran-interlink.org/2019/10/20/mek-and-fake-news/\n"
+        "approved: true\n"
+    )
+    draft.write_text(edited, encoding="utf-8")
+
+    # Even with the ledger gone (a new machine, a lost state/), the queue's own links protect it.
+    for state in (deployment.root / "state").iterdir():
+        state.unlink()
+    again = cli(
+        "--root", deployment.root, "import", "--now", "2019-10-21T13:00Z", "--since", "2019-10-01"
+    )
+
+    assert again.status == 0
+    assert draft.read_text(encoding="utf-8") == edited
+    assert "wrote" not in again.out
+    assert len(drafts(deployment)) == 10
+
+
+def test_two_entries_with_one_slug_get_two_files(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    moment = datetime(2019, 10, 21, 8, tzinfo=UTC)
+    server.serve(
+        FEED,
+        rss(
+            [
+                story(1, "https://iran-interlink.org/news/weekly-digest/", moment),
+                story(
+                    2,
+                    "https://iran-interlink.org/views/weekly-digest/",
+                    moment + timedelta(hours=1),
+                ),
+            ]
+        ),
+    )
+    configure(deployment, server.url(FEED))
+
+    result = cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED)
+
+    assert result.status == 0
+    found = drafts(deployment)
+    assert found["2019/10/weekly-digest.yaml"]["title"] == "Story 1"
+    assert found["2019/10/weekly-digest-2.yaml"]["title"] == "Story 2"
+
+
+def test_dry_run_prints_what_it_would_write_and_writes_nothing(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    server.serve(FEED, rss(seed_items()), etag='"v1"')
+    configure(deployment, server.url(FEED))
+
+    dry = cli(
+        "--root",
+        deployment.root,
+        "import",
+        "--now",
+        AFTER_THE_SEED,
+        "--since",
+        "2019-10-01",
+        "--dry-run",
+    )
+
+    assert dry.status == 0
+    assert "would write queue/imported/2019/10/mek-and-fake-news.yaml" in dry.out
+    assert not (deployment.root / "queue" / "imported").exists()
+    # Not even the import records: the real import is still the feed's first, with its --since.
+    real = cli(
+        "--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01"
+    )
+    assert "If-None-Match" not in server.requests[-1][1]
+    assert len(drafts(deployment)) == 10
+    assert "first import" in real.out
+
+
+def test_an_atom_feed_is_read_too(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    server.serve(FEED, atom(seed_items()[:3]), content_type="application/atom+xml")
+    configure(deployment, server.url(FEED))
+
+    result = cli(
+        "--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01"
+    )
+
+    assert result.status == 0, result.err
+    found = drafts(deployment)
+    assert found["2019/10/mek-and-fake-news.yaml"]["source"] == "NPO Radio"
+    assert found["2019/10/iran-interlink-weekly-digest-october-18-2019.yaml"]["title"] == (
+        "Iran Interlink Weekly Digest – October 18, 2019"
+    )
+
+
+HOSTILE = {
+    "truncated": (truncated(rss(seed_items())), "is not well-formed XML"),
+    "billion laughs": (billion_laughs(), "declares XML entities"),
+    "a small entity expansion": (entity_expansion_small(), "declares XML entities"),
+    "deeply nested": (deeply_nested(), "nests elements more than 64 deep"),
+    "a web page": (html_page(), "is a web page, not a feed"),
+    "not a feed": (
+        b'<?xml version="1.0"?><catalog><book>x</book></catalog>',
+        "not an RSS or Atom feed",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_a_feed_that_is_not_well_formed_or_hostile_is_refused_whole_and_the_others_still_import(
+    kind: str, deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    document, why = HOSTILE[kind]
+    server.serve(
+        "/bad/",
+        document,
+        content_type="text/html" if kind == "a web page" else "application/rss+xml",
+    )
+    server.serve(FEED, rss(seed_items()[:2]))
+    configure(deployment, server.url("/bad/"), server.url(FEED))
+
+    result = cli(
+        "--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01"
+    )
+
+    assert result.status == 1
+    refusals = [line for line in result.err.splitlines() if server.url("/bad/") in line]
+    assert len(refusals) == 1, result.err
+    assert why in refusals[0]
+    assert "Traceback" not in result.err
+    assert len(drafts(deployment)) == 2  # the good feed's two, nothing of the bad one
+    # Refused whole: not remembered, so a mended feed is still a first import.
+    server.serve("/bad/", rss(seed_items()[2:4]))
+    mended = cli(
+        "--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01"
+    )
+    assert mended.status == 0
+    assert len(drafts(deployment)) == 4
+
+
+def test_feeds_that_cannot_be_fetched_are_one_line_each(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    server.serve("/gone/", b"no", status=500, content_type="text/plain")
+    server.endless("/endless/")
+    server.redirect("/moved/", FEED)
+    server.serve(FEED, rss(seed_items()[:1]))
+    configure(
+        deployment,
+        server.url("/gone/"),
+        server.url("/endless/"),
+        "http://127.0.0.1:9/feed/",
+        server.url("/moved/"),
+    )
+
+    result = cli(
+        "--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01"
+    )
+
+    assert result.status == 1
+    lines = result.err.splitlines()
+    assert any(server.url("/gone/") in line and "500" in line for line in lines), result.err
+    assert any(
+        server.url("/endless/") in line and "larger than 5,242,880 bytes" in line for line in lines
+    )
+    assert any("http://127.0.0.1:9/feed/" in line and "cannot be fetched" in line for line in lines)
+    assert "Traceback" not in result.err
+    assert list(drafts(deployment)) == ["2019/10/mek-and-fake-news.yaml"]  # the redirect followed
+
+
+def test_a_feed_that_trickles_is_given_up_after_ten_seconds_in_all(
+    deployment: Deployment, server: FeedServer
+) -> None:
+    server.trickle(FEED, rss(seed_items()), chunk=64, pause=0.001)
+    configure(deployment, server.url(FEED))
+    config = load_config(deployment.root)
+    ticks = itertools.count()
+    ledger = Ledger.open(config.paths.state)
+    try:
+        results = import_feeds(
+            config,
+            ledger,
+            list(config.feeds),
+            datetime(2019, 10, 21, 12, tzinfo=UTC),
+            clock=lambda: float(next(ticks)),  # a second passes with each read
+        )
+    finally:
+        ledger.close()
+
+    assert results[0].refused == "cannot be fetched: took longer than 10 seconds to arrive"
+    assert next(ticks) < 20  # it gave up as soon as the ten seconds were up
+    assert not (deployment.root / "queue" / "imported").exists()
+
+
+def test_a_feed_file_given_on_the_command_line_is_imported_into_its_folder(
+    deployment: Deployment, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    feed = tmp_path / "saved-feed.xml"
+    feed.write_bytes(rss(seed_items()[:1]))
+
+    result = cli(
+        "--root", deployment.root, "import", feed, "--now", AFTER_THE_SEED, "--since", "2019-10-01"
+    )
+
+    assert result.status == 0, result.err
+    assert list(drafts(deployment)) == ["2019/10/mek-and-fake-news.yaml"]
+
+
+def test_import_without_feeds_says_where_to_add_one(
+    deployment: Deployment, cli: Callable[..., Result]
+) -> None:
+    result = cli("--root", deployment.root, "import")
+
+    assert result.status == 2
+    assert "feeds:" in result.err
+    assert "config/bot.yaml" in result.err
+
+
+def test_a_wrong_feeds_setting_is_named_with_its_line(
+    deployment: Deployment, cli: Callable[..., Result]
+) -> None:
+    deployment.write(
+        "config/bot.yaml",
+        "timezone: Europe/London\nfeeds:\n  - url: ftp://example.org/feed\n"
+        "  - url: https://example.org/feed/\n    folder: ../outside\n",
+    )
+
+    result = cli("--root", deployment.root, "check")
+
+    assert result.status == 2
+    assert "config/bot.yaml:3: feeds: feed 1: url must be the feed's web address" in result.err
+    assert "config/bot.yaml:4: feeds: feed 2: folder must be a folder under queue/" in result.err
+
+
+def test_plain_text_removes_tags_without_adding_spaces_and_decodes_entities() -> None:
+    assert plain_text("“People&#8217;s <em>Holy Warriors</em>,&#8221;\n\t is") == (
+        "“People’s Holy Warriors,” is"
+    )
+    assert plain_text("a<script>alert(1)</script>b &amp; c\x1b") == "ab & c"
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("https://example.org/a/", "HTTPS://EXAMPLE.ORG/a"),
+        ("https://example.org/a?utm_source=x&id=3", "https://example.org/a?id=3"),
+        ("https://example.org/a#comments", "https://example.org/a"),
+        ("https://example.org:443/a?fbclid=1&gclid=2", "https://example.org/a"),
+    ],
+)
+def test_links_that_differ_only_in_tracking_case_or_slash_are_one_article(
+    one: str, other: str
+) -> None:
+    assert canonical_link(one) == canonical_link(other)
+
+
+def test_links_to_different_articles_stay_apart() -> None:
+    assert canonical_link("https://example.org/a?id=3") != canonical_link(
+        "https://example.org/a?id=4"
+    )
+    assert canonical_link("https://example.org/A") != canonical_link("https://example.org/a")
