@@ -204,9 +204,17 @@ def write_new(path: Path, text: str) -> bool:
     return True
 
 
-def write_draft(folder: Path, name: str, text: str, taken: set[Path], *, dry_run: bool) -> Path:
+def write_draft(
+    queue: Path, folder: Path, name: str, text: str, taken: set[Path], *, dry_run: bool
+) -> Path:
     """Write a draft as ``folder/name.yaml`` or the next free name; in a dry run, only choose
-    the name."""
+    the name. NotDrafted if ``folder`` leads outside ``queue`` (a link in the queue)."""
+    inside = queue.resolve()
+    if not folder.resolve().is_relative_to(inside):
+        raise NotDrafted(
+            f"{folder} leads outside the queue folder {queue} (a link?); drafts are written "
+            "inside it only: remove the link or change the folder"
+        )
     while True:
         path = free_name(folder, name, taken)
         if dry_run or write_new(path, text):  # False: a file appeared there meanwhile
@@ -250,5 +258,6 @@ def draft_from_page(config: Config, url: str, now: datetime, folder: str = "") -
         "Check it, then set approved: true to publish it.",
     ]
     text = render(found.draft, comment)
-    path = write_draft(where, slug(found.draft.url, found.draft.title), text, set(), dry_run=False)
+    name = slug(found.draft.url, found.draft.title)
+    path = write_draft(config.paths.queue, where, name, text, set(), dry_run=False)
     return NewDraft(config.shown(path), found.draft, found.missing)

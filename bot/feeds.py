@@ -28,6 +28,7 @@ from typing import Any
 from bot.config import Config, FeedSource
 from bot.drafts import (
     Draft,
+    NotDrafted,
     canonical_link,
     plain_text,
     queue_links,
@@ -167,7 +168,11 @@ class _Importer:
             if entry.published is not None and entry.published < earliest:
                 result.older += 1
                 continue
-            written = self.draft(feed, entry)
+            try:
+                written = self.draft(feed, entry)
+            except NotDrafted as error:  # the folder is a link out of the queue
+                result.refused = str(error)
+                break
             self.known[link] = written.file
             remembered.append((entry.id, link, written.file))
             result.written.append(written)
@@ -188,8 +193,8 @@ class _Importer:
             if not feed.approve
             else "Approved by the feed's approve: true; set approved: false to hold it.",
         ]
-        name = slug(entry.link, entry.title)
-        path = write_draft(folder, name, render(draft, comment), self.taken, dry_run=self.dry_run)
+        name, text = slug(entry.link, entry.title), render(draft, comment)
+        path = write_draft(config.paths.queue, folder, name, text, self.taken, dry_run=self.dry_run)
         return Written(config.shown(path), entry)
 
 
@@ -300,10 +305,23 @@ def _check_well_formed(body: bytes) -> None:
     except xml.parsers.expat.ExpatError as error:
         where = f"line {error.lineno}, column {error.offset + 1}"
         message = xml.parsers.expat.errors.messages.get(error.code, str(error))
+        cut_short = message in _CUT_SHORT
         raise FeedRefused(
-            f"is not well-formed XML ({message} at {where}; a download cut short looks like "
-            "this); nothing was imported from it"
+            f"is not well-formed XML ({message} at {where}"
+            + ("; a download cut short looks like this" if cut_short else "")
+            + "); nothing was imported from it"
         ) from None
+
+
+# What expat says of a document that ends too soon (a truncated download, a dropped connection).
+_CUT_SHORT = frozenset(
+    getattr(xml.parsers.expat.errors, name)
+    for name in (
+        "XML_ERROR_NO_ELEMENTS",
+        "XML_ERROR_UNCLOSED_TOKEN",
+        "XML_ERROR_UNCLOSED_CDATA_SECTION",
+    )
+)
 
 
 def _entry(item: Any) -> FeedEntry | str:

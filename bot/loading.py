@@ -363,11 +363,29 @@ _CONTROL_NAMES = {
 }
 
 
+class _DraftDumper(yaml.SafeDumper):
+    """Long text as a folded block (``summary: >-``), which an editor edits as prose: no quotes
+    to balance, no apostrophe to double. It reads back exactly, whitespace being single."""
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    style = ">" if len(text) > 80 and "\n" not in text and "  " not in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_DraftDumper.add_representer(str, _text)
+
+
 def dump_yaml_mapping(data: dict[str, Any]) -> str:
     """``data`` (text, booleans) as a YAML mapping a person edits: keys in the given order,
-    Unicode as written, long text folded at 100 columns (it reads back the same)."""
-    text: str = yaml.safe_dump(
-        data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
+    Unicode as written, long text folded at about 90 columns (it reads back the same)."""
+    text: str = yaml.dump(
+        data,
+        Dumper=_DraftDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=90,
+        default_flow_style=False,
     )
     return text
 

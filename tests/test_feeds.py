@@ -322,6 +322,7 @@ def test_dry_run_prints_what_it_would_write_and_writes_nothing(
     assert dry.status == 0
     assert "would write queue/imported/2019/10/mek-and-fake-news.yaml" in dry.out
     assert not (deployment.root / "queue" / "imported").exists()
+    assert not (deployment.root / "state").exists()  # no ledger, no lock file
     # Not even the import records: the real import is still the feed's first, with its --since.
     real = cli(
         "--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01"
@@ -350,7 +351,7 @@ def test_an_atom_feed_is_read_too(
 
 
 HOSTILE = {
-    "truncated": (truncated(rss(seed_items())), "is not well-formed XML"),
+    "truncated": (truncated(rss(seed_items())), "a download cut short looks like this"),
     "billion laughs": (billion_laughs(), "declares XML entities"),
     "a small entity expansion": (entity_expansion_small(), "declares XML entities"),
     "deeply nested": (deeply_nested(), "nests elements more than 64 deep"),
@@ -515,3 +516,50 @@ def test_links_to_different_articles_stay_apart() -> None:
         "https://example.org/a?id=4"
     )
     assert canonical_link("https://example.org/A") != canonical_link("https://example.org/a")
+
+
+def test_a_draft_reads_back_exactly_whatever_its_text_holds(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    awkward = (
+        "Iran: \"Yes\" — it's #1 - 'quoted' & more: a summary long enough to be folded "
+        "over several lines, with a colon: here, a hash # there, [brackets] and {braces}, "
+        "and an ending …"
+    )
+    item = Item(
+        "- Not a list: 'MEK' &amp; #2",
+        "https://iran-interlink.org/2019/10/21/awkward/",
+        "urn:awkward",
+        datetime(2019, 10, 21, 8, tzinfo=UTC),
+        f"<p>{awkward.replace('&', '&amp;')}</p>",
+    )
+    server.serve(FEED, rss([item]))
+    configure(deployment, server.url(FEED))
+
+    assert cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED).status == 0
+
+    assert drafts(deployment)["2019/10/awkward.yaml"] == {
+        "title": "- Not a list: 'MEK' & #2",
+        "url": "https://iran-interlink.org/2019/10/21/awkward/",
+        "summary": awkward,
+        "approved": False,
+    }
+    assert cli("--root", deployment.root, "check").status == 0
+
+
+def test_drafts_are_never_written_through_a_link_out_of_the_queue(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (deployment.root / "queue" / "imported").symlink_to(outside)
+    server.serve(FEED, rss(seed_items()[:1]))
+    configure(deployment, server.url(FEED))
+
+    result = cli(
+        "--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01"
+    )
+
+    assert result.status == 1
+    assert "leads outside the queue folder" in result.err
+    assert list(outside.rglob("*")) == []
