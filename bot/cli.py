@@ -1546,7 +1546,6 @@ def import_drafts(config: Config, args: argparse.Namespace) -> int:
     except LockHeld:
         print("another import is running; this one did nothing")
         return OK
-    written = 0
     refused = False
     for result in results:
         for line in _import_lines(result, config, since, dry_run=args.dry_run):
@@ -1554,14 +1553,27 @@ def import_drafts(config: Config, args: argparse.Namespace) -> int:
         if result.refused:
             refused = True
             print(f"interlink-bot: import: {result.feed}: {result.refused}", file=sys.stderr)
-        written += len(result.written)
-    verb = "would be written" if args.dry_run else "written"
-    if written:
-        print(
-            f"{written} draft{'s' if written != 1 else ''} {verb}; an editor checks each "
+    for line in _import_totals(results, dry_run=args.dry_run):
+        print(line)
+    return NEEDS_A_PERSON if refused else OK
+
+
+def _import_totals(results: list[FeedImport], *, dry_run: bool) -> list[str]:
+    verb = "would be written" if dry_run else "written"
+    drafts = sum(len(result.written) for result in results if not result.approve)
+    approved = sum(len(result.written) for result in results if result.approve)
+    lines = []
+    if drafts:
+        lines.append(
+            f"{drafts} draft{'s' if drafts != 1 else ''} {verb}; an editor checks each "
             "(interlink-bot preview ID) and sets approved: true to publish it"
         )
-    return NEEDS_A_PERSON if refused else OK
+    if approved:
+        lines.append(
+            f"{approved} post{'s' if approved != 1 else ''} {verb} approved (the feed says "
+            "approve: true): each goes out at its turn; interlink-bot plan shows when"
+        )
+    return lines
 
 
 def _feeds_given(given: list[str], config: Config) -> list[FeedSource]:
@@ -1581,8 +1593,9 @@ def _feeds_given(given: list[str], config: Config) -> list[FeedSource]:
 def _import_lines(
     result: FeedImport, config: Config, since: datetime | None, *, dry_run: bool
 ) -> list[str]:
-    if result.refused:
-        return []
+    verb = "would write" if dry_run else "wrote"
+    if result.refused:  # said on stderr; what it wrote before a refusal part-way is told here
+        return [f"  {verb} {written.file} · {written.entry.title}" for written in result.written]
     if result.not_modified:
         return [f"{result.feed}: not changed since the last import"]
     lines = []
@@ -1596,7 +1609,6 @@ def _import_lines(
             f"{result.feed}: --since goes behind the cut-off its first import fixed "
             f"({_local(result.cut_off, config)}); nothing older is taken"
         )
-    verb = "would write" if dry_run else "wrote"
     for written in result.written:
         lines.append(f"  {verb} {written.file} · {written.entry.title}")
     left = []
@@ -1618,10 +1630,12 @@ def _import_lines(
 def new_draft(config: Config, args: argparse.Namespace) -> int:
     """`new URL`: the draft's path on stdout; what the page lacked, or why nothing was
     written, on stderr."""
-    from bot.drafts import NotDrafted, draft_from_page  # noqa: PLC0415
+    from bot.config import is_queue_folder  # noqa: PLC0415
+    from bot.drafts import NotDrafted  # noqa: PLC0415
+    from bot.pages import draft_from_page  # noqa: PLC0415
 
     folder: str = args.folder.strip("/")
-    if folder and not re.fullmatch(r"\w[\w.-]*(/\w[\w.-]*)*", folder):
+    if folder and not is_queue_folder(folder):
         print(
             f"interlink-bot: new: --folder {args.folder!r} must be a folder under queue/, "
             "such as drafts",

@@ -446,10 +446,7 @@ class _Checker:
         return tuple(feeds)
 
     def queue_folder(self, folder: object, key: str, label: str) -> bool:
-        """A folder under queue/ written as a relative path of plain names (drafts must never
-        land outside the queue)."""
-        parts = folder.strip("/").split("/") if isinstance(folder, str) else []
-        if not parts or not all(re.fullmatch(r"[\w][\w.-]*", part) for part in parts):
+        if not (isinstance(folder, str) and is_queue_folder(folder)):
             self.problem(
                 key,
                 f"{label}: folder must be a folder under queue/ such as imported or "
@@ -469,6 +466,13 @@ class _Checker:
                 item = key
             resolved[key] = (root / item).resolve()
         return Paths(**resolved)
+
+
+def is_queue_folder(folder: str) -> bool:
+    """``folder`` names a folder under queue/ as a relative path of plain names (``imported``,
+    ``drafts/feed``): drafts written there never land outside the queue."""
+    parts = folder.strip("/").split("/")
+    return all(re.fullmatch(r"\w[\w.-]*", part) for part in parts)
 
 
 def check_hashtags(value: object) -> tuple[str, ...] | str:

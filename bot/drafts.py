@@ -15,19 +15,13 @@ import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from bot.errors import UNSAFE_CHARACTERS, BotError
 from bot.loading import dump_yaml_mapping, read_yaml_mapping
 from bot.queue_scan import POST_SUFFIXES, scan_queue
-from bot.times import local
-
-if TYPE_CHECKING:
-    from bot.config import Config
 
 MAX_SLUG = 100  # characters of a file name: WordPress slugs of long headlines reach 90
 
@@ -46,6 +40,21 @@ class Draft:
     source: str | None = None
     summary: str | None = None
     approved: bool = False
+
+
+_WEB = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def web_address(text: str) -> bool:
+    """``text`` is an http(s) address a draft can take: no spaces, a host, a valid port."""
+    if not _WEB.fullmatch(text):
+        return False
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # ValueError when out of range
+    except ValueError:  # "http://[oops/": an unclosed IPv6 bracket
+        return False
+    return bool(parts.hostname)
 
 
 def canonical_link(url: str) -> str:
@@ -152,7 +161,7 @@ def queue_links(queue_dir: Path) -> dict[str, str]:
             url = read_yaml_mapping(path, relative, empty_hint="").data.get("url")
         except Exception:  # noqa: BLE001, S112 - a file `check` reports; it has no link to give
             continue
-        if isinstance(url, str) and url.strip():
+        if isinstance(url, str) and web_address(url.strip()):  # else `check` names it
             links.setdefault(canonical_link(url), relative)
     return links
 
@@ -223,41 +232,3 @@ def write_draft(
 
 class NotDrafted(BotError):
     """Why `new` wrote no draft; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class NewDraft:
-    file: str  # as people read it: queue/2026/12/a-story.yaml
-    draft: Draft
-    missing: list[str]  # what the page lacks: "no site name (og:site_name): source left out"
-
-
-def draft_from_page(config: Config, url: str, now: datetime, folder: str = "") -> NewDraft:
-    """`new URL`: a draft of the article at ``url`` from its Open Graph tags, written under
-    queue/FOLDER/YYYY/MM/ (today's, in the config's time zone); NotDrafted if the page cannot
-    be had or the article is queued already."""
-    from bot.pages import PageError, page_draft  # noqa: PLC0415 - urllib only for `new`
-
-    if not re.fullmatch(r"https?://\S+", url, re.IGNORECASE):
-        raise NotDrafted(f"{url!r} is not a web address; give the article's https://… address")
-    known = queue_links(config.paths.queue)
-    queue = config.shown(config.paths.queue)
-    if canonical_link(url) in known:
-        raise NotDrafted(f"{url} is queued already, in {queue}/{known[canonical_link(url)]}")
-    try:
-        found = page_draft(url)
-    except PageError as error:
-        raise NotDrafted(f"{url}: the page {error}; nothing was written") from None
-    already = known.get(canonical_link(found.draft.url))
-    if already:
-        raise NotDrafted(f"{url} is queued already as {found.draft.url}, in {queue}/{already}")
-    moment = now.astimezone(config.timezone)
-    where = config.paths.queue / folder / f"{moment:%Y}" / f"{moment:%m}"
-    comment = [
-        f"Drafted by `interlink-bot new` from {url} on {local(now, config.timezone)}.",
-        "Check it, then set approved: true to publish it.",
-    ]
-    text = render(found.draft, comment)
-    name = slug(found.draft.url, found.draft.title)
-    path = write_draft(config.paths.queue, where, name, text, set(), dry_run=False)
-    return NewDraft(config.shown(path), found.draft, found.missing)

@@ -14,6 +14,7 @@ whole archive" is what other tools' users most often report).
 
 from __future__ import annotations
 
+import io
 import re
 import time
 import xml.parsers.expat
@@ -35,6 +36,7 @@ from bot.drafts import (
     render,
     slug,
     tidy,
+    web_address,
     without_tracking,
     write_draft,
 )
@@ -54,7 +56,7 @@ _MONTHS = (
 # The organisation's excerpts: "Author, Outlet, Month D YYYY:… text" (the author may be left
 # out: "NBC News, October 18 2019:… The group…").
 _EXCERPT = re.compile(
-    rf"(?P<byline>[^:]{{1,300}}?),?\s+(?P<month>{_MONTHS})\.?\s+(?P<day>\d{{1,2}}),?\s+"
+    rf"(?P<byline>[^:]{{1,300}}?),\s*(?P<month>{_MONTHS})\.?\s+(?P<day>\d{{1,2}}),?\s+"
     r"(?P<year>\d{4})\s*:\s*(?:…|\.\.\.)?\s*(?P<text>.*)",
     re.S,
 )
@@ -91,6 +93,7 @@ class FeedImport:
     """What one import did with one feed: the read model `import` prints."""
 
     feed: str  # the URL or file, as configured or given
+    approve: bool = False  # its drafts are written approved (the feed's approve: true)
     refused: str | None = None  # why the feed was refused whole; nothing was imported from it
     not_modified: bool = False  # a 304: nothing new since the last import
     first: bool = False  # this import fixed the feed's cut-off
@@ -137,7 +140,7 @@ class _Importer:
         self.taken: set[Path] = set()
 
     def feed(self, feed: FeedSource) -> FeedImport:
-        result = FeedImport(feed.url)
+        result = FeedImport(feed.url, feed.approve)
         state = self.ledger.feed_state(feed.url)
         try:
             body, etag, modified = _fetch(feed.url, state, self.clock)
@@ -156,9 +159,13 @@ class _Importer:
         # Oldest first: of two entries with one slug, the earlier keeps the plain name.
         for entry in sorted(entries, key=lambda e: e.published or self.now):
             link = canonical_link(entry.link)
-            if self.ledger.imported_before(entry.id, link) is not None or link in self.known:
+            id_known, link_known = self.ledger.imported_before(feed.url, entry.id, link)
+            if id_known or link_known or link in self.known:
                 result.already += 1
-                if link not in self.known:  # known by its id, its link changed: keep both
+                if not link_known or (entry.id is not None and not id_known):
+                    # Queued by hand, re-published under a new id or a new link: what is new
+                    # of it is remembered once, so that it stays known when the file goes
+                    # (an editor rejecting the story), and the ledger does not grow hourly.
                     remembered.append((entry.id, link, None))
                 continue
             if entry.published is None and result.first:
@@ -172,6 +179,8 @@ class _Importer:
                 written = self.draft(feed, entry)
             except NotDrafted as error:  # the folder is a link out of the queue
                 result.refused = str(error)
+                # Not the validators: the next import must see the entries left, not a 304.
+                etag = modified = None
                 break
             self.known[link] = written.file
             remembered.append((entry.id, link, written.file))
@@ -188,7 +197,9 @@ class _Importer:
         draft = Draft(entry.title, entry.link, entry.source, entry.summary or None, feed.approve)
         comment = [
             f"Drafted by `interlink-bot import` from {feed.url}",
-            f"(entry {entry.id or entry.link}) on {local(self.now, config.timezone)}.",
+            # tidy: a feed's id is anyone's text; a line break in it would end the comment
+            # and write fields of its own into the draft.
+            f"(entry {tidy(entry.id or entry.link)}) on {local(self.now, config.timezone)}.",
             "Check it, then set approved: true to publish it."
             if not feed.approve
             else "Approved by the feed's approve: true; set approved: false to hold it.",
@@ -203,13 +214,16 @@ def _fetch(
 ) -> tuple[bytes | None, str | None, str | None]:
     """The feed's bytes (None: not modified since the last import) and its validators."""
     if not _WEB.match(feed):
-        path = Path(feed)
+        if "://" in feed:
+            raise FeedRefused("is neither a web address (http:// or https://) nor a file")
         try:
-            if path.stat().st_size > MAX_FEED_BYTES:
-                raise FeedRefused(f"is larger than {MAX_FEED_BYTES:,} bytes (5 MB)")
-            return path.read_bytes(), None, None
+            with Path(feed).open("rb") as file:  # read(): a device or a pipe has no size
+                body = file.read(MAX_FEED_BYTES + 1)
         except OSError as error:
             raise FeedRefused(f"cannot be read ({error.strerror or error})") from None
+        if len(body) > MAX_FEED_BYTES:
+            raise FeedRefused("is larger than 5 MB; refused")
+        return body, None, None
     headers = {}
     if state and state.etag:
         headers["If-None-Match"] = state.etag
@@ -218,7 +232,7 @@ def _fetch(
     try:
         found = get(feed, MAX_FEED_BYTES, headers=headers, user_agent=_USER_AGENT, clock=clock)
     except PageError as error:
-        raise FeedRefused(f"cannot be fetched: {error}") from None
+        raise FeedRefused(str(error)) from None
     if found.status == 304:
         return None, None, None
     if found.kind in ("text/html", "application/xhtml+xml") and _looks_like_html(found.body):
@@ -248,7 +262,9 @@ def read_feed(body: bytes) -> tuple[list[FeedEntry], list[str]]:
     if _looks_like_html(body):
         raise FeedRefused(_A_PAGE)
     _check_well_formed(body)
-    parsed = feedparser.parse(body)
+    parsed = feedparser.parse(
+        io.BytesIO(body)
+    )  # bytes as such: parse() may take a str for a file name
     error = parsed.get("bozo_exception")
     if parsed.get("bozo") and isinstance(error, xml.sax.SAXException):
         raise FeedRefused(f"is not well-formed XML ({error}); nothing was imported from it")
@@ -258,9 +274,8 @@ def read_feed(body: bytes) -> tuple[list[FeedEntry], list[str]]:
     for number, item in enumerate(parsed.entries, start=1):
         entry = _entry(item)
         if isinstance(entry, str):
-            skipped.append(
-                f"entry {number} ({item.get('id') or item.get('title') or 'no id'}): {entry}"
-            )
+            named = tidy(item.get("id") or item.get("title") or "") or "no id"
+            skipped.append(f"entry {number} ({named}): {entry}")
         else:
             entries.append(entry)
     return entries, skipped
@@ -281,7 +296,7 @@ def _check_well_formed(body: bytes) -> None:
         nonlocal depth
         depth += 1
         if depth > MAX_DEPTH:
-            raise _Hostile(f"nests elements more than {MAX_DEPTH} deep, as no feed does")
+            raise _Hostile(f"it nests elements more than {MAX_DEPTH} deep, as no feed does")
 
     def closed(_name: str) -> None:
         nonlocal depth
@@ -289,8 +304,8 @@ def _check_well_formed(body: bytes) -> None:
 
     def entity(*_: object) -> None:
         raise _Hostile(
-            "declares XML entities (<!ENTITY>), which no feed needs and entity-expansion "
-            "attacks are made of"
+            "it declares XML entities (<!ENTITY>), which no feed needs (entity-expansion "
+            "attacks are made of them)"
         )
 
     parser.StartElementHandler = opened
@@ -301,7 +316,11 @@ def _check_well_formed(body: bytes) -> None:
     try:
         parser.Parse(body, True)
     except _Hostile as error:
-        raise FeedRefused(f"{error}: refused") from None
+        raise FeedRefused(f"refused: {error}; nothing was imported from it") from None
+    except ValueError as error:  # expat reads no multi-byte encoding but UTF-8 and UTF-16
+        raise FeedRefused(
+            f"is in an encoding that cannot be read ({error}); a feed in UTF-8 can be"
+        ) from None
     except xml.parsers.expat.ExpatError as error:
         where = f"line {error.lineno}, column {error.offset + 1}"
         message = xml.parsers.expat.errors.messages.get(error.code, str(error))
@@ -327,11 +346,11 @@ _CUT_SHORT = frozenset(
 def _entry(item: Any) -> FeedEntry | str:
     """The entry as a draft takes it, or why it cannot be one."""
     link = item.get("link") or ""
-    if not _WEB.match(link) and _WEB.match(item.get("id") or ""):
+    if not web_address(link) and web_address(item.get("id") or ""):
         link = item["id"]
     title = _text(item, "title")
-    if not _WEB.fullmatch(link):
-        return "has no web link, so it cannot be a post; left out"
+    if not web_address(link):
+        return "has no valid web link, so it cannot be a post; left out"
     if not title:
         return "has no title; left out (write the post by hand if it should go out)"
     summary = _text(item, "summary")

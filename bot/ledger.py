@@ -272,7 +272,7 @@ _MIGRATIONS: tuple[tuple[str, str], ...] = (
         file TEXT,
         at TEXT NOT NULL
     );
-    CREATE INDEX imported_by_id ON imported (entry_id);
+    CREATE INDEX imported_by_id ON imported (feed, entry_id);
     CREATE INDEX imported_by_link ON imported (link)
     """,
     ),
@@ -976,14 +976,22 @@ class Ledger:
                 [(feed, entry_id, link, file, at) for entry_id, link, file in entries],
             )
 
-    def imported_before(self, entry_id: str | None, link: str) -> str | None:
-        """The draft file an entry with this id or canonical link became ('' if remembered
-        without one), or None if none was imported."""
-        row = self._db.execute(
-            "SELECT coalesce(file, '') FROM imported WHERE link = ? OR entry_id = ? LIMIT 1",
-            (link, entry_id),
-        ).fetchone()
-        return None if row is None else str(row[0])
+    def imported_before(self, feed: str, entry_id: str | None, link: str) -> tuple[bool, bool]:
+        """Whether an entry with this id was taken from ``feed`` before (ids are a feed's
+        own: two feeds may both number theirs from 1), and whether one with this canonical
+        link was, from any feed."""
+        id_known = (
+            entry_id is not None
+            and self._db.execute(
+                "SELECT 1 FROM imported WHERE feed = ? AND entry_id = ? LIMIT 1", (feed, entry_id)
+            ).fetchone()
+            is not None
+        )
+        link_known = (
+            self._db.execute("SELECT 1 FROM imported WHERE link = ? LIMIT 1", (link,)).fetchone()
+            is not None
+        )
+        return id_known, link_known
 
     # --- the quiet marker (bot.start) --------------------------------------------------------
 

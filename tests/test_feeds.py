@@ -4,7 +4,11 @@ a real HTTP server on 127.0.0.1 serving feeds built from the site's own page (te
 from __future__ import annotations
 
 import itertools
+import re
+import socket
+import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from bot.config import load_config
 from bot.drafts import canonical_link, plain_text
 from bot.feeds import import_feeds
 from bot.ledger import Ledger
-from tests.conftest import Deployment, Result
+from tests.conftest import REPO, Deployment, Result
 from tests.feed_files import (
     Item,
     atom,
@@ -418,18 +422,16 @@ def test_feeds_that_cannot_be_fetched_are_one_line_each(
     lines = result.err.splitlines()
     assert any(server.url("/gone/") in line and "500" in line for line in lines), result.err
     assert any(
-        server.url("/endless/") in line and "larger than 5,242,880 bytes" in line for line in lines
+        server.url("/endless/") in line and "is larger than 5 MB; refused" in line for line in lines
     )
     assert any("http://127.0.0.1:9/feed/" in line and "cannot be fetched" in line for line in lines)
     assert "Traceback" not in result.err
     assert list(drafts(deployment)) == ["2019/10/mek-and-fake-news.yaml"]  # the redirect followed
 
 
-def test_a_feed_that_trickles_is_given_up_after_ten_seconds_in_all(
-    deployment: Deployment, server: FeedServer
-) -> None:
-    server.trickle(FEED, rss(seed_items()), chunk=64, pause=0.001)
-    configure(deployment, server.url(FEED))
+def import_with_ticking_clock(deployment: Deployment) -> tuple[str | None, int]:
+    """Import the configured feed with a clock on which a second passes at each look: what
+    refused it, and how many looks it took."""
     config = load_config(deployment.root)
     ticks = itertools.count()
     ledger = Ledger.open(config.paths.state)
@@ -439,14 +441,37 @@ def test_a_feed_that_trickles_is_given_up_after_ten_seconds_in_all(
             ledger,
             list(config.feeds),
             datetime(2019, 10, 21, 12, tzinfo=UTC),
-            clock=lambda: float(next(ticks)),  # a second passes with each read
+            clock=lambda: float(next(ticks)),
         )
     finally:
         ledger.close()
+    return results[0].refused, next(ticks)
 
-    assert results[0].refused == "cannot be fetched: took longer than 10 seconds to arrive"
-    assert next(ticks) < 20  # it gave up as soon as the ten seconds were up
+
+def test_a_feed_that_trickles_is_given_up_after_ten_seconds_in_all(
+    deployment: Deployment, server: FeedServer
+) -> None:
+    server.trickle(FEED, rss(seed_items()), chunk=64, pause=0.01)
+    configure(deployment, server.url(FEED))
+
+    refused, looks = import_with_ticking_clock(deployment)
+
+    assert refused == "took longer than 10 seconds to arrive; given up"
+    assert looks < 20  # it gave up as soon as the ten seconds were up
     assert not (deployment.root / "queue" / "imported").exists()
+
+
+def test_a_server_that_never_sends_its_headers_cannot_hold_the_import(
+    deployment: Deployment,
+) -> None:
+    # Listening, never accepting: the connection is made, and no byte ever comes back.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        configure(deployment, f"http://127.0.0.1:{silent.getsockname()[1]}/feed/")
+
+        refused, looks = import_with_ticking_clock(deployment)
+
+    assert refused == "took longer than 10 seconds to arrive; given up"
+    assert looks < 20
 
 
 def test_a_feed_file_given_on_the_command_line_is_imported_into_its_folder(
@@ -563,3 +588,174 @@ def test_drafts_are_never_written_through_a_link_out_of_the_queue(
     assert result.status == 1
     assert "leads outside the queue folder" in result.err
     assert list(outside.rglob("*")) == []
+    # Once the link is gone, the entry is still there to take: nothing was marked as read.
+    (deployment.root / "queue" / "imported").unlink()
+    mended = cli("--root", deployment.root, "import", "--now", "2019-10-21T13:00Z")
+    assert mended.status == 0
+    assert list(drafts(deployment)) == ["2019/10/mek-and-fake-news.yaml"]
+
+
+def test_the_readmes_import_example_is_what_import_prints_and_writes(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    """README "Drafts from the feed": the seed page's feed with its newest entry of yesterday."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Drafts from the feed\n")[1].split("\n## ")[0]
+    example = re.search(r"^```console\n(.*?)^```", section, re.M | re.S)
+    assert example is not None
+    items = seed_items()
+    items[0] = replace(items[0], published=datetime(2026, 12, 2, 10, tzinfo=UTC))
+    server.serve(FEED, rss(items), last_modified="Wed, 02 Dec 2026 10:00:00 GMT")
+    configure(deployment, server.url(FEED))
+    shown = example[1].replace("https://iran-interlink.org/feed/", server.url(FEED))
+    first, later, cat = shown.split("$ ")[1:]
+
+    done = cli("--root", deployment.root, "import", "--now", "2026-12-03T12:00Z")
+    again = cli("--root", deployment.root, "import", "--now", "2026-12-03T13:00Z")
+
+    assert first == "interlink-bot import\n" + done.out
+    assert later == "interlink-bot import        # an hour later\n" + again.out
+    file = deployment.root / "queue/imported/2026/12/mek-and-fake-news.yaml"
+    assert cat == f"cat {file.relative_to(deployment.root)}\n" + file.read_text(encoding="utf-8")
+
+
+def test_one_bad_entry_or_queue_file_blocks_nothing(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    moment = datetime(2019, 10, 21, 8, tzinfo=UTC)
+    deployment.post("2019/10/typo", "title: A typo\nurl: https://example.org:99999/a\n")
+    deployment.post("2019/10/bracket", 'title: Another\nurl: "http://[oops/a"\n')
+    server.serve(
+        FEED,
+        rss(
+            [
+                story(1, "http://[iran-interlink.org/bad", moment, guid="urn:bad"),
+                story(2, "https://iran-interlink.org/2019/10/21/good/", moment),
+            ]
+        ),
+    )
+    configure(deployment, server.url(FEED))
+
+    result = cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED)
+
+    assert result.status == 0, result.err
+    assert "internal error" not in result.err
+    assert list(drafts(deployment)) == ["2019/10/good.yaml"]
+    assert (
+        "  entry 1 (urn:bad): has no valid web link, so it cannot be a post; left out"
+    ) in result.out.splitlines()
+
+
+def test_a_feed_in_an_encoding_that_cannot_be_read_is_refused_in_one_line(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    document = rss(seed_items()[:1]).replace(b'encoding="UTF-8"', b'encoding="gb2312"')
+    server.serve(FEED, document)
+    configure(deployment, server.url(FEED))
+
+    result = cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED)
+
+    assert result.status == 1
+    assert result.err == (
+        f"interlink-bot: import: {server.url(FEED)}: is in an encoding that cannot be read "
+        "(multi-byte encodings are not supported); a feed in UTF-8 can be\n"
+    )
+
+
+def test_two_feeds_may_number_their_entries_alike(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    moment = datetime(2019, 10, 21, 8, tzinfo=UTC)
+    server.serve("/a/", rss([story(1, "https://a.example/2019/one-story/", moment, guid="1")]))
+    server.serve("/b/", rss([story(2, "https://b.example/2019/another-story/", moment, guid="1")]))
+    configure(deployment, server.url("/a/"), server.url("/b/"))
+
+    result = cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED)
+
+    assert result.status == 0
+    assert list(drafts(deployment)) == [
+        "2019/10/another-story.yaml",
+        "2019/10/one-story.yaml",
+    ]
+
+
+def test_a_hostile_id_cannot_write_fields_into_the_draft(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    moment = datetime(2019, 10, 21, 8, tzinfo=UTC)
+    hostile = 'urn:x\nthread: ["Buy pills https://spam.example"]\npriority: 99\n# '
+    server.serve(FEED, rss([story(1, "https://iran-interlink.org/2019/10/21/a/", moment, hostile)]))
+    configure(deployment, server.url(FEED))
+
+    assert cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED).status == 0
+
+    draft = drafts(deployment)["2019/10/a.yaml"]
+    assert set(draft) == {"title", "url", "source", "summary", "approved"}
+    preview = cli("--root", deployment.root, "preview", "imported/2019/10/a")
+    assert "spam.example" not in preview.out.split("│", 1)[1]
+
+
+def test_drafts_the_feed_approves_are_said_to_be_approved(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    server.serve(FEED, rss(seed_items()[:1]))
+    configure(deployment, server.url(FEED), extra="    approve: true\n")
+
+    result = cli(
+        "--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01"
+    )
+
+    assert result.status == 0
+    assert drafts(deployment)["2019/10/mek-and-fake-news.yaml"]["approved"] is True
+    assert result.out.splitlines()[-1] == (
+        "1 post written approved (the feed says approve: true): each goes out at its turn; "
+        "interlink-bot plan shows when"
+    )
+    text = (deployment.root / "queue/imported/2019/10/mek-and-fake-news.yaml").read_text()
+    assert "# Approved by the feed's approve: true; set approved: false to hold it.\n" in text
+
+
+@pytest.mark.parametrize(
+    "excerpt",
+    [
+        "The minister said on March 3, 2019: we will act.",
+        "Updated May 5 2020: the count rose.",
+    ],
+)
+def test_a_sentence_that_only_looks_like_the_excerpt_form_is_the_summary_whole(
+    excerpt: str, deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    item = Item(
+        "A story",
+        "https://x.example/2019/a-story/",
+        "urn:a",
+        datetime(2019, 10, 21, 8, tzinfo=UTC),
+        f"<p>{excerpt}</p>",
+    )
+    server.serve(FEED, rss([item]))
+    configure(deployment, server.url(FEED))
+
+    assert cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED).status == 0
+
+    draft = drafts(deployment)["2019/10/a-story.yaml"]
+    assert "source" not in draft
+    assert draft["summary"] == excerpt
+
+
+def test_a_rejected_draft_stays_rejected_without_the_ledger_growing(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    server.serve(FEED, rss(seed_items()))
+    configure(deployment, server.url(FEED))
+    cli("--root", deployment.root, "import", "--now", AFTER_THE_SEED, "--since", "2019-10-01")
+    for draft in (deployment.root / "queue" / "imported").rglob("*.yaml"):
+        draft.unlink()  # an editor rejects them all
+
+    for hour in (13, 14, 15):
+        server.serve(FEED, rss(seed_items()) + f"<!-- {hour} -->".encode())  # changed each hour
+        again = cli("--root", deployment.root, "import", "--now", f"2019-10-21T{hour}:00Z")
+        assert "wrote" not in again.out
+
+    with sqlite3.connect(deployment.root / "state" / "ledger.sqlite3") as ledger:
+        (rows,) = ledger.execute("SELECT count(*) FROM imported").fetchone()
+    assert rows == 10

@@ -111,11 +111,11 @@ def test_new_writes_nothing_for_a_page_that_cannot_be_had_or_is_queued_already(
 
     assert missing.status == 1
     assert missing.err == (
-        f"interlink-bot: new: {server.url('/nowhere')}: the page 404 Not Found; nothing was "
-        "written\n"
+        f"interlink-bot: new: {server.url('/nowhere')} cannot be fetched: the server answered "
+        "404 Not Found; nothing was written\n"
     )
     assert not_a_page.status == 1
-    assert "is not a web page (application/rss+xml)" in not_a_page.err
+    assert "is not a web page (the server says it is application/rss+xml)" in not_a_page.err
     assert queued.status == 1
     assert (
         "queued already as https://www.nbcnews.com/politics/giuliani-work-for-mek-n1068321"
@@ -125,3 +125,20 @@ def test_new_writes_nothing_for_a_page_that_cannot_be_had_or_is_queued_already(
     assert nonsense.status == 1
     assert "is not a web address" in nonsense.err
     assert [path.name for path in (deployment.root / "queue").rglob("*.yaml")] == ["nbc.yaml"]
+
+
+def test_new_keeps_what_the_tags_say_as_text(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    page = (
+        '<html><head><meta property="og:title" content="Why the &lt;style&gt; element matters">'
+        '<meta property="og:site_name" content="AT&amp;amp;T Blog"></head></html>'
+    )
+    server.serve("/style", page.encode(), content_type="text/html; charset=utf-8")
+
+    result = cli("--root", deployment.root, "new", server.url("/style"), "--now", "2026-12-03")
+
+    assert result.status == 0, result.err
+    draft = yaml.safe_load((deployment.root / "queue/2026/12/style.yaml").read_text())
+    assert draft["title"] == "Why the <style> element matters"
+    assert draft["source"] == "AT&amp;T Blog"  # written so in the page: &amp;amp; is "&amp;"
