@@ -1550,9 +1550,14 @@ def import_drafts(config: Config, args: argparse.Namespace) -> int:
     for result in results:
         for line in _import_lines(result, config, since, dry_run=args.dry_run):
             print(line)
-        if result.refused:
+        if result.refused and result.refused_since is not None:  # told already: stdout
+            when = _local(result.refused_since, config)
+            print(f"still: {result.feed}: {result.refused} (refused since {when})")
+        elif result.refused:  # exit 1 once, as `run` does: one cron mail for a broken feed
             refused = True
             print(f"interlink-bot: import: {result.feed}: {result.refused}", file=sys.stderr)
+        if result.cleared:
+            print(f"cleared: {result.feed} can be read again")
     for line in _import_totals(results, dry_run=args.dry_run):
         print(line)
     return NEEDS_A_PERSON if refused else OK

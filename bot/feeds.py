@@ -95,6 +95,8 @@ class FeedImport:
     feed: str  # the URL or file, as configured or given
     approve: bool = False  # its drafts are written approved (the feed's approve: true)
     refused: str | None = None  # why the feed was refused whole; nothing was imported from it
+    refused_since: datetime | None = None  # refused by earlier imports too, since then: told
+    cleared: bool = False  # refused by the last import, readable again now
     not_modified: bool = False  # a 304: nothing new since the last import
     first: bool = False  # this import fixed the feed's cut-off
     cut_off: datetime | None = None
@@ -140,6 +142,21 @@ class _Importer:
         self.taken: set[Path] = set()
 
     def feed(self, feed: FeedSource) -> FeedImport:
+        """Import one feed, and keep whether it was refused: a person is told once (SPEC: one
+        cron mail per problem), and once more when it mends."""
+        result = self.entries_of(feed)
+        since = self.ledger.feed_refusal(feed.url)
+        if result.refused:
+            result.refused_since = since
+            if not self.dry_run:
+                self.ledger.feed_refused(feed.url, result.refused, self.now)
+        elif since is not None:
+            result.cleared = True
+            if not self.dry_run:
+                self.ledger.feed_readable(feed.url)
+        return result
+
+    def entries_of(self, feed: FeedSource) -> FeedImport:
         result = FeedImport(feed.url, feed.approve)
         state = self.ledger.feed_state(feed.url)
         try:

@@ -253,8 +253,9 @@ _MIGRATIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         # Issue 13: what `import` took from each feed, so no entry becomes a draft twice (by
-        # its id or its canonical link), each feed's conditional-request validators, and the
-        # cut-off its first import fixed (no archive flood, ever).
+        # its id or its canonical link), each feed's conditional-request validators, the
+        # cut-off its first import fixed (no archive flood, ever), and the feeds refused since
+        # when (an hourly import tells a broken feed once, and once more when it mends).
         "imports: feed entries made into drafts, feeds' validators and cut-offs",
         """
     CREATE TABLE feeds (
@@ -271,6 +272,11 @@ _MIGRATIONS: tuple[tuple[str, str], ...] = (
         link TEXT NOT NULL,
         file TEXT,
         at TEXT NOT NULL
+    );
+    CREATE TABLE feed_refusals (
+        url TEXT PRIMARY KEY,
+        message TEXT NOT NULL,
+        since TEXT NOT NULL
     );
     CREATE INDEX imported_by_id ON imported (feed, entry_id);
     CREATE INDEX imported_by_link ON imported (link)
@@ -975,6 +981,23 @@ class Ledger:
                 "INSERT INTO imported (feed, entry_id, link, file, at) VALUES (?, ?, ?, ?, ?)",
                 [(feed, entry_id, link, file, at) for entry_id, link, file in entries],
             )
+
+    def feed_refusal(self, feed: str) -> datetime | None:
+        """Since when ``feed`` has been refused, import after import (None: it was not)."""
+        row = self._db.execute("SELECT since FROM feed_refusals WHERE url = ?", (feed,)).fetchone()
+        return None if row is None else datetime.fromisoformat(row[0])
+
+    def feed_refused(self, feed: str, message: str, now: datetime) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO feed_refusals (url, message, since) VALUES (?, ?, ?) "
+                "ON CONFLICT (url) DO UPDATE SET message = excluded.message",
+                (feed, message, iso_utc(now)),
+            )
+
+    def feed_readable(self, feed: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM feed_refusals WHERE url = ?", (feed,))
 
     def imported_before(self, feed: str, entry_id: str | None, link: str) -> tuple[bool, bool]:
         """Whether an entry with this id was taken from ``feed`` before (ids are a feed's

@@ -759,3 +759,26 @@ def test_a_rejected_draft_stays_rejected_without_the_ledger_growing(
     with sqlite3.connect(deployment.root / "state" / "ledger.sqlite3") as ledger:
         (rows,) = ledger.execute("SELECT count(*) FROM imported").fetchone()
     assert rows == 10
+
+
+def test_a_broken_feed_is_told_once_and_once_more_when_it_mends(
+    deployment: Deployment, server: FeedServer, cli: Callable[..., Result]
+) -> None:
+    server.serve(FEED, b"down for maintenance", status=503, content_type="text/plain")
+    configure(deployment, server.url(FEED))
+    url = server.url(FEED)
+
+    first = cli("--root", deployment.root, "import", "--now", "2019-10-21T12:00Z")
+    second = cli("--root", deployment.root, "import", "--now", "2019-10-21T13:00Z")
+    server.serve(FEED, rss(seed_items()[:1]))
+    mended = cli("--root", deployment.root, "import", "--now", "2019-10-21T14:00Z")
+    quiet = cli("--root", deployment.root, "import", "--now", "2019-10-21T15:00Z")
+
+    # One cron mail (stderr, exit 1) for the outage, as `run` tells a problem once.
+    reason = "cannot be fetched: the server answered 503 Service Unavailable"
+    assert (first.status, first.err) == (1, f"interlink-bot: import: {url}: {reason}\n")
+    assert (second.status, second.err) == (0, "")
+    assert second.out == f"still: {url}: {reason} (refused since 2019-10-21 13:00 BST)\n"
+    assert mended.status == 0
+    assert f"cleared: {url} can be read again" in mended.out.splitlines()
+    assert "cleared" not in quiet.out
