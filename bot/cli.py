@@ -1575,7 +1575,7 @@ def _import_totals(results: list[FeedImport], *, dry_run: bool) -> list[str]:
         )
     if approved:
         lines.append(
-            f"{approved} post{'s' if approved != 1 else ''} {verb} approved (the feed says "
+            f"{approved} approved post{'s' if approved != 1 else ''} {verb} (the feed says "
             "approve: true): each goes out at its turn; interlink-bot plan shows when"
         )
     return lines

@@ -21,7 +21,7 @@ import xml.parsers.expat
 import xml.sax
 from calendar import timegm
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -120,7 +120,10 @@ def import_feeds(
     """Import each feed in turn; one refused never stops the others. ``dry_run``: fetch and
     decide, but write neither drafts nor the ledger."""
     importer = _Importer(config, ledger, now, since, dry_run=dry_run, clock=clock)
-    return [importer.feed(feed) for feed in feeds]
+    results = [importer.feed(feed) for feed in feeds]
+    if not dry_run:
+        ledger.forget_refusals({feed.url for feed in config.feeds})
+    return results
 
 
 class _Importer:
@@ -145,6 +148,8 @@ class _Importer:
         """Import one feed, and keep whether it was refused: a person is told once (SPEC: one
         cron mail per problem), and once more when it mends."""
         result = self.entries_of(feed)
+        if feed not in self.config.feeds:  # a feed named by hand: told each time it is given
+            return result
         since = self.ledger.feed_refusal(feed.url)
         if result.refused:
             result.refused_since = since
@@ -239,7 +244,7 @@ def _fetch(
         except OSError as error:
             raise FeedRefused(f"cannot be read ({error.strerror or error})") from None
         if len(body) > MAX_FEED_BYTES:
-            raise FeedRefused("is larger than 5 MB; refused")
+            raise FeedRefused("is larger than 5 MB")
         return body, None, None
     headers = {}
     if state and state.etag:
@@ -295,7 +300,21 @@ def read_feed(body: bytes) -> tuple[list[FeedEntry], list[str]]:
             skipped.append(f"entry {number} ({named}): {entry}")
         else:
             entries.append(entry)
-    return entries, skipped
+    return _without_reused_ids(entries), skipped
+
+
+def _without_reused_ids(entries: list[FeedEntry]) -> list[FeedEntry]:
+    """An id the feed gives to two different links (a site that puts its home page in every
+    <guid>) identifies nothing: those entries are known by their links alone, or the second
+    story would pass for the first."""
+    links: dict[str, set[str]] = {}
+    for entry in entries:
+        if entry.id is not None:
+            links.setdefault(entry.id, set()).add(canonical_link(entry.link))
+    return [
+        replace(entry, id=None) if entry.id is not None and len(links[entry.id]) > 1 else entry
+        for entry in entries
+    ]
 
 
 class _Hostile(Exception):

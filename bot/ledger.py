@@ -253,9 +253,8 @@ _MIGRATIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         # Issue 13: what `import` took from each feed, so no entry becomes a draft twice (by
-        # its id or its canonical link), each feed's conditional-request validators, the
-        # cut-off its first import fixed (no archive flood, ever), and the feeds refused since
-        # when (an hourly import tells a broken feed once, and once more when it mends).
+        # its id or its canonical link), each feed's conditional-request validators, and the
+        # cut-off its first import fixed (no archive flood, ever).
         "imports: feed entries made into drafts, feeds' validators and cut-offs",
         """
     CREATE TABLE feeds (
@@ -273,13 +272,24 @@ _MIGRATIONS: tuple[tuple[str, str], ...] = (
         file TEXT,
         at TEXT NOT NULL
     );
-    CREATE TABLE feed_refusals (
+    CREATE INDEX imported_by_id ON imported (entry_id);
+    CREATE INDEX imported_by_link ON imported (link)
+    """,
+    ),
+    (
+        # Issue 13, its review: entry ids are a feed's own (two feeds may both number from
+        # 1), and the configured feeds refused since when, so that an hourly import tells a
+        # broken feed once. A migration of its own: ledgers made by migration 10 as first
+        # written must get these too.
+        "imports: entry ids per feed, feeds refused since when",
+        """
+    DROP INDEX IF EXISTS imported_by_id;
+    CREATE INDEX imported_by_id ON imported (feed, entry_id);
+    CREATE TABLE IF NOT EXISTS feed_refusals (
         url TEXT PRIMARY KEY,
         message TEXT NOT NULL,
         since TEXT NOT NULL
-    );
-    CREATE INDEX imported_by_id ON imported (feed, entry_id);
-    CREATE INDEX imported_by_link ON imported (link)
+    )
     """,
     ),
 )
@@ -998,6 +1008,14 @@ class Ledger:
     def feed_readable(self, feed: str) -> None:
         with self._db:
             self._db.execute("DELETE FROM feed_refusals WHERE url = ?", (feed,))
+
+    def forget_refusals(self, keep: set[str]) -> None:
+        """Forget the refusals of feeds no longer configured: one added back later is told
+        anew if it is broken then."""
+        with self._db:
+            for (url,) in self._db.execute("SELECT url FROM feed_refusals").fetchall():
+                if url not in keep:
+                    self._db.execute("DELETE FROM feed_refusals WHERE url = ?", (url,))
 
     def imported_before(self, feed: str, entry_id: str | None, link: str) -> tuple[bool, bool]:
         """Whether an entry with this id was taken from ``feed`` before (ids are a feed's

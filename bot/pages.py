@@ -13,6 +13,7 @@ import codecs
 import http.client
 import logging
 import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -36,6 +37,7 @@ from bot.drafts import (
     without_tracking,
     write_draft,
 )
+from bot.errors import printable
 from bot.networks import LinkCard
 from bot.times import local
 
@@ -109,7 +111,7 @@ def get(
     while worker.is_alive():
         worker.join(_POLL_SECONDS)
         if worker.is_alive() and clock() > deadline:
-            raise PageError(f"took longer than {TIMEOUT:g} seconds to arrive; given up")
+            raise PageError(f"took longer than {TIMEOUT:g} seconds to arrive")
     found = outcome[0]
     if isinstance(found, PageError):
         raise found
@@ -137,21 +139,32 @@ def _get(request: urllib.request.Request, limit: int, outcome: list[Fetched | Pa
             while chunk := response.read1(65_536):
                 size += len(chunk)
                 if size > limit:
-                    raise PageError(f"is larger than {_size(limit)}; refused")
+                    raise PageError(f"is larger than {_size(limit)}")
                 chunks.append(chunk)
             kind = response.headers.get_content_type()
             found = Fetched(response.status, b"".join(chunks), kind, response.url, response.headers)
     except PageError as error:
         outcome.append(error)
     except urllib.error.HTTPError as error:
+        error.close()
         if error.code == 304:  # urllib counts it an error; for a conditional GET it is news
             outcome.append(Fetched(304, b"", "", error.url or request.full_url, error.headers))
-        else:
+        elif 300 <= error.code < 400:  # urllib's own refusal: a loop, or to file: and the like
             outcome.append(
-                PageError(f"cannot be fetched: the server answered {error.code} {error.reason}")
+                PageError(
+                    f"was redirected more than {MAX_REDIRECTS} times, or to an address that "
+                    "is not a web page"
+                )
+            )
+        else:
+            reason = _one_line(str(error.reason))
+            outcome.append(
+                PageError(f"cannot be fetched: the server answered {error.code} {reason}")
             )
     except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
         outcome.append(PageError(f"cannot be fetched: {_reason(error)}"))
+    except Exception as error:  # noqa: BLE001 - the caller must get an answer, never an IndexError
+        outcome.append(PageError(f"cannot be fetched ({type(error).__name__})"))
     else:
         outcome.append(found)
 
@@ -163,9 +176,17 @@ def _reason(error: BaseException) -> str:
         return "no such host (the name does not resolve)"
     if isinstance(reason, TimeoutError | socket.timeout):
         return f"no answer within {TIMEOUT:g} seconds"
+    if isinstance(reason, ssl.SSLError):
+        return f"its certificate or encryption was refused ({_one_line(str(reason))})"
     if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    return str(reason) or type(reason).__name__
+        return _one_line(reason.strerror).lower()
+    return _one_line(str(reason)) or type(reason).__name__
+
+
+def _one_line(text: str) -> str:
+    """A server's words as one line, its control characters shown escaped, never obeyed by
+    the terminal that shows them (a status line is anyone's text)."""
+    return printable(" ".join(text.split()))[:200]
 
 
 def _size(limit: int) -> str:
@@ -226,7 +247,7 @@ def read_page(url: str, user_agent: str = _USER_AGENT) -> tuple[Fetched, dict[st
     its server names; PageError if it cannot be had or is not a web page."""
     found = get(url, MAX_PAGE_BYTES, user_agent=user_agent)
     if found.kind not in WEB_PAGES:
-        raise PageError(f"is not a web page (the server says it is {found.kind})")
+        raise PageError(f"is not a web page (the server says it is {_one_line(found.kind)})")
     return found, open_graph(found.body.decode(_charset(found), errors="replace"))
 
 

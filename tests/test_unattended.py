@@ -386,7 +386,7 @@ def test_a_ledger_from_0_1_0_migrates_in_place_and_loses_nothing(
         ("2019/10/war-agenda", 0): ("failed", 1, None, False),
         ("2019/10/albania-court-photo", 0): ("pending", 1, None, False),
     }
-    assert len(names) == 10
+    assert len(names) == 11
     assert names[4] == "attempts: every request and its outcome"
     assert names[7].startswith("parts per network")
     assert names[8] == "costs of requests, and copies waiting for a budget"
