@@ -25,9 +25,9 @@ from bot.queue_scan import POST_SUFFIXES, scan_queue
 
 MAX_SLUG = 100  # characters of a file name: WordPress slugs of long headlines reach 90
 
+_UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
 # Query parameters that only say where a reader came from: the same article with any of them
 # is the same article (NETWORKS-NOTES: "tracking parameters making one link look like two").
-_UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
 _TRACKING = re.compile(r"utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|igshid", re.I)
 
 
