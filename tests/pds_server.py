@@ -136,42 +136,57 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.stdout.close()
 
 
+# better-sqlite3 12 on Node 24 sometimes aborts while a garbage collection finalizes a
+# statement (SIGABRT, "Assertion failed: (env) != nullptr" in RemoveEnvironmentCleanupHook;
+# reported upstream, e.g. chandra447/pi-hermes-memory#193). Seen only as a PDS that dies
+# before it is ready: such a start is tried again, a dev-env that fails otherwise is not.
+START_ATTEMPTS = 3
+
+
 @contextmanager
 def running_pds(timeout: float = START_TIMEOUT) -> Iterator[Pds]:
     """A fresh PDS and PLC for the duration of the block, then stopped and its files removed."""
     if not installed():
         raise PdsError(f"{PDS_DIR / 'node_modules'} is not installed: run tools/install_pds.py")
-    tmp = Path(tempfile.mkdtemp(prefix="pds-"))
-    log = tmp / "stderr.log"
-    # dev-env puts its SQLite files and blobs in TMPDIR; start.mjs removes it when it stops,
-    # even if this process was killed (and so could not).
-    env = {**os.environ, "TMPDIR": str(tmp), "PDS_REMOVE_TMPDIR": "1"}
-    try:
-        with log.open("wb") as stderr:
-            process = subprocess.Popen(
-                [str(NODE), "start.mjs"],
-                cwd=PDS_DIR,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-            )
+    for attempt in range(1, START_ATTEMPTS + 1):
+        tmp = Path(tempfile.mkdtemp(prefix="pds-"))
+        log = tmp / "stderr.log"
+        # dev-env puts its SQLite files and blobs in TMPDIR; start.mjs removes it when it
+        # stops, even if this process was killed (and so could not).
+        env = {**os.environ, "TMPDIR": str(tmp), "PDS_REMOVE_TMPDIR": "1"}
         try:
-            line = _read_line(process, time.monotonic() + timeout, log)
-            ready: dict[str, Any] = json.loads(line)
-            yield Pds(
-                url=ready["pds"],
-                plc_url=ready["plc"],
-                public_url=ready["pds_public_url"],
-                did=ready["pds_did"],
-                handle_domains=tuple(ready["handle_domains"]),
-                process=process,
-                log=log,
-            )
+            with log.open("wb") as stderr:
+                process = subprocess.Popen(
+                    [str(NODE), "start.mjs"],
+                    cwd=PDS_DIR,
+                    env=env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                )
+            try:
+                try:
+                    line = _read_line(process, time.monotonic() + timeout, log)
+                except PdsError:
+                    crashed = process.poll() is not None and process.returncode < 0
+                    if crashed and attempt < START_ATTEMPTS:
+                        continue  # the finally blocks stop it and remove its files
+                    raise
+                ready: dict[str, Any] = json.loads(line)
+                yield Pds(
+                    url=ready["pds"],
+                    plc_url=ready["plc"],
+                    public_url=ready["pds_public_url"],
+                    did=ready["pds_did"],
+                    handle_domains=tuple(ready["handle_domains"]),
+                    process=process,
+                    log=log,
+                )
+                return
+            finally:
+                _stop(process)
         finally:
-            _stop(process)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def xrpc(
